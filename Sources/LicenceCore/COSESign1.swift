@@ -1,0 +1,85 @@
+/// A COSE_Sign1 message (RFC 9052 §4.2): protected header bytes, unprotected header, payload and
+/// signature. The protected header and payload are kept exactly as received, since the signature
+/// covers those bytes.
+public struct COSESign1: Sendable, Hashable {
+    public static let tag: UInt64 = 18
+
+    public enum HeaderLabel {
+        public static let alg: Int64 = 1
+        public static let kid: Int64 = 4
+    }
+
+    public var protectedBytes: [UInt8]
+    public var unprotected: [CBOR.Entry]
+    public var payload: [UInt8]
+    public var signature: [UInt8]
+
+    public init(protectedBytes: [UInt8], unprotected: [CBOR.Entry] = [], payload: [UInt8], signature: [UInt8]) {
+        self.protectedBytes = protectedBytes
+        self.unprotected = unprotected
+        self.payload = payload
+        self.signature = signature
+    }
+
+    /// The protected header `{1: alg, 4: kid}` in deterministic CBOR.
+    public static func protectedHeader(algorithm: SignatureAlgorithm, kid: [UInt8]) -> [UInt8] {
+        CBOR.map([CBOR.Entry(.int(HeaderLabel.alg), .int(algorithm.rawValue)),
+                  CBOR.Entry(.int(HeaderLabel.kid), .bytes(kid))]).encoded()
+    }
+
+    /// The bytes that are signed: `Sig_structure = ["Signature1", protected, h'', payload]`.
+    public static func toBeSigned(protectedBytes: [UInt8], payload: [UInt8]) -> [UInt8] {
+        CBOR.array([.text("Signature1"), .bytes(protectedBytes), .bytes([]), .bytes(payload)]).encoded()
+    }
+
+    public var toBeSigned: [UInt8] { Self.toBeSigned(protectedBytes: protectedBytes, payload: payload) }
+
+    /// Tag 18 around `[protected, unprotected, payload, signature]`.
+    public func encoded() -> [UInt8] {
+        CBOR.tagged(Self.tag, .array([.bytes(protectedBytes), .map(unprotected), .bytes(payload), .bytes(signature)]))
+            .encoded()
+    }
+
+    /// Reads a COSE_Sign1, tagged (18) or untagged. Errors name what is wrong; CBOR errors stay CBOR errors.
+    public init(decoding bytes: [UInt8], limits: CBORDecoder.Limits = .default) throws(TokenError) {
+        let item: CBOR
+        do { item = try CBORDecoder.decode(bytes, limits: limits) } catch { throw .cbor(error) }
+        var body = item
+        if case .tagged(let tag, let inner) = item {
+            guard tag == Self.tag else { throw .cose("tag \(tag) is not COSE_Sign1 (18)") }
+            body = inner
+        }
+        guard case .array(let parts) = body, parts.count == 4 else {
+            throw .cose("COSE_Sign1 must be an array of 4 items")
+        }
+        guard case .bytes(let protectedBytes) = parts[0] else { throw .cose("protected header must be a byte string") }
+        guard case .map(let unprotected) = parts[1] else { throw .cose("unprotected header must be a map") }
+        guard case .bytes(let payload) = parts[2] else { throw .cose("payload must be a byte string (detached payloads are not used)") }
+        guard case .bytes(let signature) = parts[3] else { throw .cose("signature must be a byte string") }
+        self.init(protectedBytes: protectedBytes, unprotected: unprotected, payload: payload, signature: signature)
+    }
+
+    /// The header parameters that matter here: alg and kid, read from the protected header first.
+    public func headers(limits: CBORDecoder.Limits = .default) throws(TokenError) -> (algorithm: SignatureAlgorithm, kid: [UInt8]) {
+        var protected: [CBOR.Entry] = []
+        if !protectedBytes.isEmpty {
+            let decoded: CBOR
+            do { decoded = try CBORDecoder.decode(protectedBytes, limits: limits) } catch { throw .cose("protected header: \(error)") }
+            guard case .map(let entries) = decoded else { throw .cose("protected header must encode a map") }
+            protected = entries
+        }
+        func lookup(_ label: Int64) -> CBOR? {
+            protected.first(where: { $0.key == .int(label) })?.value
+                ?? unprotected.first(where: { $0.key == .int(label) })?.value
+        }
+        guard let algValue = lookup(HeaderLabel.alg) else { throw .cose("header has no alg (1)") }
+        guard let algNumber = algValue.int64, let algorithm = SignatureAlgorithm(rawValue: algNumber) else {
+            throw .cose("alg \(algValue) is not supported; expected -7 (ES256), -8 (EdDSA) or -65601 (SM2)")
+        }
+        guard let kidValue = lookup(HeaderLabel.kid) else { throw .cose("header has no kid (4)") }
+        guard case .bytes(let kid) = kidValue, !kid.isEmpty, kid.count <= 64 else {
+            throw .cose("kid must be a byte string of 1 to 64 bytes")
+        }
+        return (algorithm, kid)
+    }
+}

@@ -1,0 +1,119 @@
+/// 电子证照标识: the identifier of one licence, in the GB/T 36904 layout
+/// `1.2.156.3005.2.<type code>.<issuer code>.<serial>.<version>.<check>`.
+///
+/// The check character is ISO 7064 MOD 37,36 over type code, issuer code, serial and version
+/// joined without dots.
+public struct LicenceIdentifier: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
+    public static let prefix = "1.2.156.3005.2."
+
+    /// 证照类型代码, e.g. `11100000000013338W011`.
+    public let typeCode: String
+    /// 颁证单位代码 (the issuer's unified social credit code).
+    public let issuerCode: String
+    /// Decimal serial, unique for the type and issuer.
+    public let serial: String
+    /// Version, 1...999.
+    public let version: Int
+    public let check: Character
+
+    public init(typeCode: String, issuerCode: String, serial: String, version: Int) throws(LicenceCoreError) {
+        try Self.validatePart(typeCode, name: "type code", minimum: 4, maximum: 32, digitsOnly: false)
+        try Self.validatePart(issuerCode, name: "issuer code", minimum: 18, maximum: 18, digitsOnly: false)
+        try Self.validatePart(serial, name: "serial", minimum: 1, maximum: 24, digitsOnly: true)
+        guard (1...999).contains(version) else {
+            throw LicenceCoreError(.invalidIdentifier, "version \(version) is out of range; expected 1 to 999")
+        }
+        self.typeCode = typeCode
+        self.issuerCode = issuerCode
+        self.serial = serial
+        self.version = version
+        self.check = ISO7064.mod37_36(typeCode + issuerCode + serial + Self.versionText(version))!
+    }
+
+    /// Parses and validates an identifier, including its check character.
+    public init(parsing text: String) throws(LicenceCoreError) {
+        guard text.hasPrefix(Self.prefix) else {
+            throw LicenceCoreError(.invalidIdentifier, "\"\(text)\" does not start with \(Self.prefix)")
+        }
+        let parts = text.dropFirst(Self.prefix.count).split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 5 else {
+            throw LicenceCoreError(.invalidIdentifier,
+                "\"\(text)\" has \(parts.count) parts after \(Self.prefix); expected 5: type.issuer.serial.version.check")
+        }
+        guard parts[3].count == 3, parts[3].allSatisfy(\.isASCIIDigit), let version = Int(parts[3]) else {
+            throw LicenceCoreError(.invalidIdentifier, "version \"\(parts[3])\" in \"\(text)\" is not 3 digits")
+        }
+        try self.init(typeCode: String(parts[0]), issuerCode: String(parts[1]), serial: String(parts[2]), version: version)
+        guard parts[4].count == 1, let given = parts[4].first else {
+            throw LicenceCoreError(.invalidIdentifier, "check \"\(parts[4])\" in \"\(text)\" is not one character")
+        }
+        guard given == check else {
+            throw LicenceCoreError(.wrongCheckCharacter,
+                "licence identifier \(text) has check character \(given); expected \(check)")
+        }
+    }
+
+    /// A new identifier with a serial of the China-time year followed by 16 digits from `generator`,
+    /// which must be cryptographically secure (SystemRandomNumberGenerator is).
+    public static func generate(typeCode: String, issuerCode: String, year: Int, version: Int = 1,
+                                using generator: inout some RandomNumberGenerator) throws(LicenceCoreError) -> LicenceIdentifier {
+        var digits = String(year)
+        for _ in 0..<16 { digits.append(String(Int.random(in: 0...9, using: &generator))) }
+        return try LicenceIdentifier(typeCode: typeCode, issuerCode: issuerCode, serial: digits, version: version)
+    }
+
+    /// An identifier from a per-issuer sequence number: the year followed by the number in 7 digits
+    /// or more (`2023` and `403` give serial `20230000403`).
+    public static func sequential(typeCode: String, issuerCode: String, year: Int, sequence: Int,
+                                  version: Int = 1) throws(LicenceCoreError) -> LicenceIdentifier {
+        guard sequence >= 0 else { throw LicenceCoreError(.invalidIdentifier, "sequence \(sequence) is negative") }
+        let number = String(sequence)
+        let serial = String(year) + String(repeating: "0", count: max(0, 7 - number.count)) + number
+        return try LicenceIdentifier(typeCode: typeCode, issuerCode: issuerCode, serial: serial, version: version)
+    }
+
+    /// The same licence with another version (a superseding edition keeps type, issuer and serial).
+    public func withVersion(_ version: Int) throws(LicenceCoreError) -> LicenceIdentifier {
+        try LicenceIdentifier(typeCode: typeCode, issuerCode: issuerCode, serial: serial, version: version)
+    }
+
+    static func versionText(_ version: Int) -> String {
+        let text = String(version)
+        return String(repeating: "0", count: 3 - text.count) + text
+    }
+
+    private static func validatePart(_ part: String, name: String, minimum: Int, maximum: Int,
+                                     digitsOnly: Bool) throws(LicenceCoreError) {
+        guard (minimum...maximum).contains(part.count) else {
+            throw LicenceCoreError(.invalidIdentifier,
+                "\(name) \"\(part)\" has \(part.count) characters; expected \(minimum == maximum ? "\(minimum)" : "\(minimum) to \(maximum)")")
+        }
+        for character in part {
+            let allowed = digitsOnly ? character.isASCIIDigit : ISO7064.alphanumeric.contains(character)
+            guard allowed else {
+                throw LicenceCoreError(.invalidIdentifier,
+                    "\(name) \"\(part)\" contains \"\(character)\"; expected \(digitsOnly ? "digits" : "digits and upper-case letters")")
+            }
+        }
+    }
+
+    public var description: String {
+        Self.prefix + typeCode + "." + issuerCode + "." + serial + "." + Self.versionText(version) + "." + String(check)
+    }
+
+    public static func < (a: LicenceIdentifier, b: LicenceIdentifier) -> Bool { a.description < b.description }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do {
+            try self.init(parsing: text)
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

@@ -1,0 +1,241 @@
+/// A source of the current time, in Unix seconds. Injected so that verification is testable.
+public protocol LicenceClock: Sendable {
+    var now: Int64 { get }
+}
+
+/// A clock that always answers the same time.
+public struct FixedClock: LicenceClock {
+    public var now: Int64
+    public init(_ now: Int64) { self.now = now }
+}
+
+/// What a status source knows about one licence.
+public enum LicenceStatusAnswer: Sendable, Hashable {
+    case valid
+    case suspended
+    case revoked
+    case superseded
+    /// Online only: the registry has no such licence.
+    case unknownLicence
+    /// A source was asked but could not answer (no list for this URI, list expired, bad signature…).
+    case unavailable(String)
+    /// No source was consulted (offline without a status list).
+    case notChecked
+}
+
+/// Where a verifier learns whether a licence was revoked or suspended: a registry, a cached
+/// status list, or nothing.
+public protocol StatusSource: Sendable {
+    func status(of claims: LicenceClaims, now: Int64) -> LicenceStatusAnswer
+}
+
+/// The status source of an offline verifier with no status list.
+public struct NoStatusSource: StatusSource {
+    public init() {}
+    public func status(of claims: LicenceClaims, now: Int64) -> LicenceStatusAnswer { .notChecked }
+}
+
+/// Why a licence is or is not valid. Exactly one outcome per verification.
+public enum VerificationOutcome: Sendable, Hashable {
+    case valid
+    case malformed(layer: TokenLayer, detail: String)
+    case unknownKey
+    case badSignature
+    case issuerMismatch
+    case keyCompromised
+    case expired
+    case notYetValid
+    case revoked
+    case suspended
+    case superseded
+    case unknownLicence
+    case statusUnavailable(String)
+
+    /// The stable code used in JSON and logs.
+    public var code: String {
+        switch self {
+        case .valid: return "valid"
+        case .malformed: return "malformed"
+        case .unknownKey: return "unknown_key"
+        case .badSignature: return "bad_signature"
+        case .issuerMismatch: return "issuer_mismatch"
+        case .keyCompromised: return "key_compromised"
+        case .expired: return "expired"
+        case .notYetValid: return "not_yet_valid"
+        case .revoked: return "revoked"
+        case .suspended: return "suspended"
+        case .superseded: return "superseded"
+        case .unknownLicence: return "unknown_licence"
+        case .statusUnavailable: return "status_unavailable"
+        }
+    }
+
+    public var isValid: Bool { self == .valid }
+}
+
+/// A message in both languages a verifier shows.
+public struct BilingualMessage: Sendable, Hashable, Codable {
+    public var zh: String
+    public var en: String
+    public init(zh: String, en: String) {
+        self.zh = zh
+        self.en = en
+    }
+}
+
+/// The answer of one verification: always a value, never a thrown error.
+public struct VerificationResult: Sendable {
+    public var outcome: VerificationOutcome
+    /// Whether a status source answered for this licence.
+    public var statusChecked: Bool
+    /// The disclosed licence data, once the token could be read (also for a licence that is not valid).
+    public var claims: LicenceClaims?
+    public var algorithm: SignatureAlgorithm?
+    public var kid: [UInt8]?
+    /// The key that verified the signature, when one did.
+    public var signingKey: TrustedKey?
+
+    public var valid: Bool { outcome.isValid }
+
+    public var message: BilingualMessage {
+        switch outcome {
+        case .valid:
+            return statusChecked
+                ? BilingualMessage(zh: "证照有效。", en: "The licence is valid.")
+                : BilingualMessage(zh: "证照签名有效，在有效期内；未核验吊销或中止状态。",
+                                   en: "The licence is genuine and within its validity period; its revocation status was not checked.")
+        case .malformed(let layer, let detail):
+            return BilingualMessage(zh: "无法识别的证照码（\(Self.layerName(layer))层出错）：\(detail)",
+                                    en: "Not a readable licence code (the \(layer.rawValue) layer failed): \(detail)")
+        case .unknownKey:
+            return BilingualMessage(zh: "签发密钥不在信任列表中，无法确认证照来源。",
+                                    en: "The signing key is not in the trust list, so the licence's origin cannot be confirmed.")
+        case .badSignature:
+            return BilingualMessage(zh: "签名验证失败，证照内容可能被篡改。",
+                                    en: "The signature does not verify; the licence may have been altered.")
+        case .issuerMismatch:
+            return BilingualMessage(zh: "证照所载颁证单位与签名密钥的所属单位不一致。",
+                                    en: "The issuer named in the licence is not the agency that owns the signing key.")
+        case .keyCompromised:
+            return BilingualMessage(zh: "签发密钥已声明泄露，该密钥签发的证照一律无效。",
+                                    en: "The signing key has been declared compromised; every licence it signed is invalid.")
+        case .expired:
+            return BilingualMessage(zh: "证照已过有效期。", en: "The licence has expired.")
+        case .notYetValid:
+            return BilingualMessage(zh: "证照尚未生效。", en: "The licence is not yet valid.")
+        case .revoked:
+            return BilingualMessage(zh: "证照已被吊销（注销）。", en: "The licence has been revoked.")
+        case .suspended:
+            return BilingualMessage(zh: "证照已被中止（暂停使用）。", en: "The licence is suspended.")
+        case .superseded:
+            return BilingualMessage(zh: "证照已被新版本取代。", en: "The licence has been superseded by a newer version.")
+        case .unknownLicence:
+            return BilingualMessage(zh: "登记库中没有这份证照。", en: "The registry has no such licence.")
+        case .statusUnavailable(let why):
+            return BilingualMessage(zh: "无法核验证照的吊销或中止状态：\(why)",
+                                    en: "The licence's revocation status could not be checked: \(why)")
+        }
+    }
+
+    static func layerName(_ layer: TokenLayer) -> String {
+        switch layer {
+        case .prefix: return "前缀"
+        case .base45: return "Base45"
+        case .zlib: return "压缩"
+        case .cbor: return "CBOR"
+        case .cose: return "COSE 签名结构"
+        case .claims: return "声明"
+        }
+    }
+}
+
+/// Verifies licence tokens: format, signature, issuer, validity period and status, in that order,
+/// stopping at the first failure.
+public struct Verifier: Sendable {
+    public var trustStore: any TrustStore
+    public var statusSource: any StatusSource
+    public var clock: any LicenceClock
+    /// Clock skew tolerated at both ends of the validity period, in seconds.
+    public var skew: Int64
+    /// Treat an unchecked status as a failure (`status_unavailable`) rather than valid.
+    public var requireStatus: Bool
+    public var limits: LicenceToken.Limits
+
+    public init(trustStore: any TrustStore, statusSource: any StatusSource = NoStatusSource(),
+                clock: any LicenceClock, skew: Int64 = 300, requireStatus: Bool = false,
+                limits: LicenceToken.Limits = LicenceToken.Limits()) {
+        self.trustStore = trustStore
+        self.statusSource = statusSource
+        self.clock = clock
+        self.skew = skew
+        self.requireStatus = requireStatus
+        self.limits = limits
+    }
+
+    public func verify(_ token: String) -> VerificationResult {
+        let decoded: LicenceToken.Decoded
+        do {
+            decoded = try LicenceToken.decode(token, limits: limits)
+        } catch {
+            return VerificationResult(outcome: .malformed(layer: error.layer, detail: error.description), statusChecked: false)
+        }
+        return verify(decoded)
+    }
+
+    public func verify(_ decoded: LicenceToken.Decoded) -> VerificationResult {
+        var result = VerificationResult(outcome: .valid, statusChecked: false, claims: decoded.claims,
+                                        algorithm: decoded.algorithm, kid: decoded.kid)
+        let candidates = trustStore.keys(kid: decoded.kid).filter { $0.role == .issuer && $0.algorithm == decoded.algorithm }
+        guard !candidates.isEmpty else {
+            result.outcome = .unknownKey
+            return result
+        }
+        let signed = decoded.sign1.toBeSigned
+        guard let key = candidates.first(where: { $0.verifier.isValidSignature(decoded.sign1.signature, for: signed) }) else {
+            result.outcome = .badSignature
+            return result
+        }
+        result.signingKey = key
+        if key.state == .compromised {
+            result.outcome = .keyCompromised
+            return result
+        }
+        let claims = decoded.claims
+        guard key.issuer.code == claims.issuerCode else {
+            result.outcome = .issuerMismatch
+            return result
+        }
+        let now = clock.now
+        if now + skew < claims.notBefore {
+            result.outcome = .notYetValid
+            return result
+        }
+        if let expires = claims.expires, now - skew >= expires {
+            result.outcome = .expired
+            return result
+        }
+        switch statusSource.status(of: claims, now: now) {
+        case .valid:
+            result.statusChecked = true
+        case .suspended:
+            result.statusChecked = true
+            result.outcome = .suspended
+        case .revoked:
+            result.statusChecked = true
+            result.outcome = .revoked
+        case .superseded:
+            result.statusChecked = true
+            result.outcome = .superseded
+        case .unknownLicence:
+            result.statusChecked = true
+            result.outcome = .unknownLicence
+        case .unavailable(let why):
+            result.outcome = .statusUnavailable(why)
+        case .notChecked:
+            if requireStatus {
+                result.outcome = .statusUnavailable("no status list or registry was consulted")
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import LicenceCore
+import LicenceCrypto
+
+@main
+struct ELicence: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "elicence",
+        abstract: "Issue, sign and verify electronic licences (电子证照).",
+        discussion: """
+            Exit codes: 0 ok / licence valid, 1 licence not valid, 2 bad input (nothing was done), \
+            3 internal failure.
+            """,
+        version: "0.1.0",
+        subcommands: [KeysCommand.self, SignCommand.self, VerifyCommand.self]
+    )
+
+    /// Runs the command tree with this program's exit codes: argument errors are bad input (2),
+    /// not the parser's usual 64.
+    static func main() async {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }  // --help, --version
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(CLIError.badInput)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            if let mapped = CLIError.map(error) {
+                if !mapped.message.isEmpty { Terminal.error(mapped.message) }
+                Foundation.exit(mapped.exitCode)
+            }
+            if error is ValidationError {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(CLIError.badInput)
+            }
+            Terminal.error("internal failure: \(error)")
+            Foundation.exit(CLIError.internalFailure)
+        }
+    }
+}
+
+/// An error that ends a command with a chosen exit code.
+struct CLIError: Error {
+    static let notValid: Int32 = 1
+    static let badInput: Int32 = 2
+    static let internalFailure: Int32 = 3
+
+    var exitCode: Int32
+    var message: String
+
+    static func badInput(_ message: String) -> CLIError { CLIError(exitCode: badInput, message: message) }
+
+    /// The exit code and message for the library errors a command lets through.
+    static func map(_ error: any Error) -> CLIError? {
+        switch error {
+        case let e as CLIError: return e
+        case let e as LicenceCoreError: return .badInput(e.description)
+        case let e as LicenceCryptoError:
+            return CLIError(exitCode: e.code == .openssl ? internalFailure : badInput, message: e.message)
+        case let e as FileError: return .badInput(e.message)
+        default: return nil
+        }
+    }
+}
+
+enum Terminal {
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data(("elicence: " + message + "\n").utf8))
+    }
+
+    static func warning(_ message: String) {
+        FileHandle.standardError.write(Data(("elicence: warning: " + message + "\n").utf8))
+    }
+
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+}
+
+/// The wall clock.
+struct SystemClock: LicenceClock {
+    var now: Int64 { Int64(Date().timeIntervalSince1970) }
+}
+
+/// `--keys DIR` and the passphrase of encrypted private keys.
+struct KeyOptions: ParsableArguments {
+    @Option(name: .customLong("keys"), help: ArgumentHelp("The key directory (trust-list.json and private/).", valueName: "DIR"))
+    var directory: String = "./Keys"
+
+    @Option(help: ArgumentHelp(
+        "A file holding the passphrase of encrypted private keys; ELICENCE_KEY_PASSPHRASE also works.",
+        valueName: "FILE"))
+    var passphraseFile: String?
+
+    var store: KeyStore { KeyStore(directory: directory) }
+
+    /// The passphrase from --passphrase-file or ELICENCE_KEY_PASSPHRASE; never from an argument.
+    func passphrase() throws -> String? {
+        if let passphraseFile {
+            let bytes: [UInt8]
+            do { bytes = try FileIO.read(passphraseFile, limit: 4096) } catch {
+                throw CLIError.badInput("--passphrase-file: \(error.message)")
+            }
+            var text = String(decoding: bytes, as: UTF8.self)
+            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            guard !text.isEmpty else { throw CLIError.badInput("--passphrase-file: \(passphraseFile) is empty") }
+            return text
+        }
+        if let value = ProcessInfo.processInfo.environment["ELICENCE_KEY_PASSPHRASE"], !value.isEmpty {
+            return value
+        }
+        return nil
+    }
+}
+
+extension SignatureAlgorithm: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { ["sm2", "es256", "ed25519"] }
+}
+
+extension KeyRole: ExpressibleByArgument {}

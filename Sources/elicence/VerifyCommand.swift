@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import LicenceCore
+import LicenceCrypto
+
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify a licence token offline against the trust list.",
+        discussion: """
+            Exits 0 when the licence is valid, 1 when it is not (a token that cannot be read is not \
+            valid), 2 when the check itself cannot run (no such file, unreadable trust list).
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The token (EL1:...), @FILE to read it from a file, or - for standard input.",
+                                 valueName: "TOKEN|@FILE|-"))
+    var token: String
+
+    @Flag(help: "Treat an unchecked revocation status as not valid.")
+    var requireStatus = false
+
+    @Option(help: "Clock skew tolerated at the ends of the validity period, in seconds.")
+    var skew: Int64 = 300
+
+    @Flag(help: "Print the verdict as JSON.")
+    var json = false
+
+    @OptionGroup var keys: KeyOptions
+
+    func validate() throws {
+        guard (0...86_400).contains(skew) else { throw ValidationError("--skew must be from 0 to 86400 seconds") }
+    }
+
+    func run() async throws {
+        let text = try readToken()
+        let verifier = Verifier(trustStore: try keys.store.trustList(), clock: SystemClock(), skew: skew,
+                                requireStatus: requireStatus)
+        let result = verifier.verify(text)
+        let report = VerificationReport(result)
+        if json {
+            try Terminal.printJSON(report)
+        } else {
+            print(Verdict.render(report, result: result))
+        }
+        if !result.valid { throw ExitCode(CLIError.notValid) }
+    }
+
+    private func readToken() throws -> String {
+        let limit = LicenceToken.Limits().maxTextLength + 1024
+        if token == "-" {
+            return String(decoding: try InputFiles.read("-", limit: limit, what: "token"), as: UTF8.self)
+        }
+        if token.hasPrefix("@") {
+            return String(decoding: try InputFiles.read(String(token.dropFirst()), limit: limit, what: "token file"), as: UTF8.self)
+        }
+        return token
+    }
+}
+
+/// The readable verdict a person sees.
+enum Verdict {
+    static func render(_ report: VerificationReport, result: VerificationResult) -> String {
+        var lines: [String] = []
+        lines.append(report.valid ? "VALID 有效" : "NOT VALID 无效 (\(report.outcome))")
+        lines.append("  \(report.message.zh)")
+        lines.append("  \(report.message.en)")
+        if report.valid && !report.statusChecked {
+            lines.append("  Status not checked: no status list was given (未核验吊销/中止状态).")
+        }
+        if let licence = report.licence {
+            lines.append("")
+            var rows: [(String, String)] = [
+                ("证照名称 type", "\(licence.typeName) (\(licence.type))"),
+                ("证照编号 number", licence.number),
+                ("持证主体 holder", "\(licence.holder.name ?? "") (\(licence.holder.code ?? ""))"),
+                ("颁证单位 issuer", "\(licence.issuer.name ?? "") (\(licence.issuer.code ?? ""))"),
+                ("有效期 validity", "\(licence.validFrom) – \(licence.validUntil ?? "长期 open-ended")"),
+                ("签发时间 issued", licence.issuedAt),
+                ("电子证照标识 id", licence.id),
+            ]
+            if let alg = report.alg, let kid = report.kid {
+                rows.append(("签名 signature", "\(alg), key \(kid)"))
+            }
+            for (name, value) in licence.fields.sorted(by: { $0.key < $1.key }) {
+                rows.append((name, value))
+            }
+            let width = rows.map { Table.displayWidth($0.0) }.max() ?? 0
+            for (name, value) in rows {
+                lines.append("  " + name + String(repeating: " ", count: width - Table.displayWidth(name) + 2) + value)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
