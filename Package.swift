@@ -48,16 +48,20 @@ let package = Package(
         ),
         .testTarget(
             name: "LicenceCoreTests",
-            dependencies: ["LicenceCore"],
-            resources: [.copy("Vectors")]
+            dependencies: ["LicenceCore"]
+        ),
+        // Temporary directories, child processes and fixture paths shared by the test targets.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport"
         ),
         .testTarget(
             name: "LicenceCryptoTests",
-            dependencies: ["LicenceCore", "LicenceCrypto"]
+            dependencies: ["LicenceCore", "LicenceCrypto", "TestSupport"]
         ),
         .testTarget(
             name: "ELicenceTests",
-            dependencies: ["LicenceCore", "LicenceCrypto"]
+            dependencies: ["LicenceCore", "LicenceCrypto", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]
