@@ -36,6 +36,7 @@ struct ELicence: AsyncParsableCommand {
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
         } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }  // help requested from a subcommand
             if let mapped = CLIError.map(error) {
                 if !mapped.message.isEmpty { Terminal.error(mapped.message) }
                 Foundation.exit(mapped.exitCode)
