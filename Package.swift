@@ -8,10 +8,14 @@ let package = Package(
         .executable(name: "elicence", targets: ["elicence"]),
         .library(name: "LicenceCore", targets: ["LicenceCore"]),
         .library(name: "LicenceCrypto", targets: ["LicenceCrypto"]),
+        .library(name: "LicenceStore", targets: ["LicenceStore"]),
+        .library(name: "LicenceQR", targets: ["LicenceQR"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // zlib, used by the token codec for its bounded DEFLATE step.
@@ -26,9 +30,27 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // libqrencode: QR module matrices.
+        .systemLibrary(
+            name: "CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
         .target(
             name: "LicenceCore",
             dependencies: ["CZlib"]
+        ),
+        .target(
+            name: "LicenceStore",
+            dependencies: [
+                "LicenceCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "LicenceQR",
+            dependencies: ["CQRencode", "CZlib"]
         ),
         .target(
             name: "LicenceCrypto",
@@ -43,7 +65,10 @@ let package = Package(
             dependencies: [
                 "LicenceCore",
                 "LicenceCrypto",
+                "LicenceStore",
+                "LicenceQR",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CSV", package: "CSV.swift"),
             ]
         ),
         .testTarget(
@@ -58,6 +83,14 @@ let package = Package(
         .testTarget(
             name: "LicenceCryptoTests",
             dependencies: ["LicenceCore", "LicenceCrypto", "TestSupport"]
+        ),
+        .testTarget(
+            name: "LicenceStoreTests",
+            dependencies: ["LicenceCore", "LicenceStore", "TestSupport"]
+        ),
+        .testTarget(
+            name: "LicenceQRTests",
+            dependencies: ["LicenceQR", "TestSupport"]
         ),
         .testTarget(
             name: "ELicenceTests",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LicenceCore
 import LicenceCrypto
+import LicenceStore
 
 @main
 struct ELicence: AsyncParsableCommand {
@@ -13,7 +14,11 @@ struct ELicence: AsyncParsableCommand {
             3 internal failure.
             """,
         version: "0.1.0",
-        subcommands: [KeysCommand.self, SignCommand.self, VerifyCommand.self]
+        subcommands: [
+            KeysCommand.self, TypesCommand.self, SignCommand.self, IssueCommand.self, RevokeCommand.self,
+            SuspendCommand.self, ReinstateCommand.self, ShowCommand.self, ListCommand.self, QRCommand.self,
+            StatusListCommand.self, VerifyCommand.self,
+        ]
     )
 
     /// Runs the command tree with this program's exit codes: argument errors are bad input (2),
@@ -70,6 +75,7 @@ struct CLIError: Error {
         case let e as LicenceCryptoError:
             return CLIError(exitCode: e.code == .openssl ? internalFailure : badInput, message: e.message)
         case let e as FileError: return .badInput(e.message)
+        case let e as RegistryError: return .map(registry: e)
         default: return nil
         }
     }

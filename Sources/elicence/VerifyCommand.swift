@@ -17,6 +17,11 @@ struct VerifyCommand: AsyncParsableCommand {
                                  valueName: "TOKEN|@FILE|-"))
     var token: String
 
+    @Option(name: .customLong("status-list"),
+            help: ArgumentHelp("A signed status list (from `status-list export`), or a directory of them; repeatable.",
+                               valueName: "FILE|DIR"))
+    var statusLists: [String] = []
+
     @Flag(help: "Treat an unchecked revocation status as not valid.")
     var requireStatus = false
 
@@ -34,7 +39,9 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let text = try readToken()
-        let verifier = Verifier(trustStore: try keys.store.trustList(), clock: SystemClock(), skew: skew,
+        let trust = try keys.store.trustList()
+        let statusSource: any StatusSource = statusLists.isEmpty ? NoStatusSource() : StatusListSource(try loadStatusLists(trust))
+        let verifier = Verifier(trustStore: trust, statusSource: statusSource, clock: SystemClock(), skew: skew,
                                 requireStatus: requireStatus)
         let result = verifier.verify(text)
         let report = VerificationReport(result)
@@ -44,6 +51,30 @@ struct VerifyCommand: AsyncParsableCommand {
             print(Verdict.render(report, result: result))
         }
         if !result.valid { throw ExitCode(CLIError.notValid) }
+    }
+
+    /// Every status list named, each checked against the trust list's status keys.
+    private func loadStatusLists(_ trust: TrustList) throws -> [StatusListToken] {
+        var files: [String] = []
+        for path in statusLists {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw CLIError.badInput("--status-list: no such file or directory: \(path)")
+            }
+            if isDirectory.boolValue {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+                files += names.filter { $0.hasSuffix(".cwt") }.sorted().map { path + "/" + $0 }
+            } else {
+                files.append(path)
+            }
+        }
+        return try files.map { file in
+            let bytes: [UInt8]
+            do throws(FileError) { bytes = try FileIO.read(file, limit: 2 << 20) } catch { throw CLIError.badInput("--status-list: \(error.message)") }
+            do throws(StatusListToken.Failure) { return try StatusListToken.verify(bytes, trustStore: trust) } catch {
+                throw CLIError.badInput("--status-list \(file): \(error.description)")
+            }
+        }
     }
 
     private func readToken() throws -> String {

@@ -1,0 +1,148 @@
+import LicenceCore
+
+/// The registry of issued licences: the catalogue, licences with their signed bytes, status history,
+/// status lists, agencies and usage records. Callers see only this protocol, so storage engines can
+/// change underneath them.
+public protocol LicenceRegistry: Sendable {
+    // Catalogue
+    func addType(_ type: LicenceType, now: Int64) throws(RegistryError)
+    func types() throws(RegistryError) -> [LicenceType]
+    func type(code: String) throws(RegistryError) -> LicenceType?
+
+    /// Issues licences in one durable transaction. Each request succeeds or fails on its own; the
+    /// answers come back in request order.
+    func issue(_ requests: [IssueRequest], signer: any Signer, publicURL: String, actor: String,
+               now: Int64) throws(RegistryError) -> [IssueOutcome]
+
+    // Queries
+    func licence(id: String) throws(RegistryError) -> StoredLicence?
+    func licences(_ filter: LicenceFilter) throws(RegistryError) -> [StoredLicence]
+    func statusEvents(licenceID: String) throws(RegistryError) -> [StatusEvent]
+
+    /// Changes a licence's status; returns once the change is durable.
+    func changeStatus(id: String, to status: LicenceStatus, reason: String, actor: String,
+                      now: Int64) throws(RegistryError) -> StoredLicence
+
+    /// Every status list with the current status of each of its entries.
+    func statusLists() throws(RegistryError) -> [StatusListSnapshot]
+}
+
+/// One licence to issue.
+public struct IssueRequest: Sendable {
+    public var licence: Licence
+    /// Supersede an existing licence with the same issuer and number whose content differs.
+    public var newVersion: Bool
+
+    public init(licence: Licence, newVersion: Bool = false) {
+        self.licence = licence
+        self.newVersion = newVersion
+    }
+}
+
+/// What became of one issue request.
+public enum IssueOutcome: Sendable {
+    /// A new licence (or a new version of one).
+    case issued(StoredLicence)
+    /// The same licence, with the same content, was issued before; nothing was written.
+    case unchanged(StoredLicence)
+    case failed(LicenceCoreError)
+}
+
+/// A licence as the registry holds it.
+public struct StoredLicence: Sendable, Hashable {
+    public var id: LicenceIdentifier
+    public var licence: Licence
+    public var status: LicenceStatus
+    public var issuedAt: Int64
+    /// The COSE_Sign1 bytes exactly as signed.
+    public var signedBytes: [UInt8]
+    public var kid: String
+    public var statusList: Int64
+    public var statusIndex: Int64
+    public var supersededBy: String?
+
+    public init(id: LicenceIdentifier, licence: Licence, status: LicenceStatus, issuedAt: Int64, signedBytes: [UInt8],
+                kid: String, statusList: Int64, statusIndex: Int64, supersededBy: String?) {
+        self.id = id
+        self.licence = licence
+        self.status = status
+        self.issuedAt = issuedAt
+        self.signedBytes = signedBytes
+        self.kid = kid
+        self.statusList = statusList
+        self.statusIndex = statusIndex
+        self.supersededBy = supersededBy
+    }
+
+    /// The QR text of the licence.
+    public var token: String { LicenceToken.encode(coseBytes: signedBytes) }
+}
+
+/// Which licences a query returns.
+public struct LicenceFilter: Sendable {
+    public var holderCode: String?
+    public var typeCode: String?
+    public var status: LicenceStatus?
+    public var limit: Int
+    public var offset: Int
+
+    public init(holderCode: String? = nil, typeCode: String? = nil, status: LicenceStatus? = nil, limit: Int = 1000,
+                offset: Int = 0) {
+        self.holderCode = holderCode
+        self.typeCode = typeCode
+        self.status = status
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+/// One change of a licence's status. History is kept; nothing is overwritten.
+public struct StatusEvent: Sendable, Hashable, Codable {
+    public var status: LicenceStatus
+    public var reason: String
+    public var actor: String
+    public var at: Int64
+
+    public init(status: LicenceStatus, reason: String, actor: String, at: Int64) {
+        self.status = status
+        self.reason = reason
+        self.actor = actor
+        self.at = at
+    }
+}
+
+/// A status list and the current value of each entry.
+public struct StatusListSnapshot: Sendable {
+    public var number: Int64
+    public var uri: String
+    public var list: StatusList
+    public var used: Int
+}
+
+/// The one error type of LicenceStore.
+public struct RegistryError: Error, Sendable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// The database could not be opened, read or written.
+        public static let storage = Code(rawValue: "storage")
+        /// No such licence, type or list.
+        public static let notFound = Code(rawValue: "not_found")
+        /// The request conflicts with what the registry holds (duplicate type, final status…).
+        public static let conflict = Code(rawValue: "conflict")
+        /// The request itself is invalid.
+        public static let invalid = Code(rawValue: "invalid")
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,215 @@
+import CSV
+import Foundation
+import LicenceCore
+import LicenceCrypto
+import LicenceStore
+
+/// One line of a batch file: its number, and the licence JSON read from it or why it could not be read.
+struct BatchLine {
+    var line: Int
+    var document: Result<LicenceDocument, LicenceCoreError>
+}
+
+/// Reads JSONL and CSV batch files into licence JSON, line by line.
+enum BatchReader {
+    static let maxFileSize = 512 << 20
+    static let maxLineLength = 64 << 10
+    static let fixedColumns = ["type", "number", "holderName", "holderCode", "holderCodeType", "validFrom", "validUntil"]
+
+    static func read(path: String, format: IssueCommand.BatchFormat?) throws -> [BatchLine] {
+        let bytes: [UInt8]
+        do { bytes = try FileIO.read(path, limit: maxFileSize) } catch {
+            throw CLIError.badInput("--batch: \(error.message)")
+        }
+        var body = bytes[...]
+        if body.starts(with: [0xef, 0xbb, 0xbf]) { body = body.dropFirst(3) }  // a UTF-8 byte-order mark from spreadsheets
+        guard let text = String(validating: body, as: UTF8.self) else {
+            throw CLIError.badInput("--batch: \(path) is not UTF-8 text; save it as UTF-8 (CSV UTF-8 in a spreadsheet)")
+        }
+        switch format ?? (path.lowercased().hasSuffix(".csv") ? .csv : .jsonl) {
+        case .jsonl: return jsonLines(text)
+        case .csv: return try csvLines(text, path: path)
+        }
+    }
+
+    static func jsonLines(_ text: String) -> [BatchLine] {
+        var lines: [BatchLine] = []
+        let decoder = JSONDecoder()
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty else { continue }
+            guard trimmed.utf8.count <= maxLineLength else {
+                lines.append(BatchLine(line: index + 1, document: .failure(LicenceCoreError(.invalidField,
+                    "the line is longer than \(maxLineLength) bytes"))))
+                continue
+            }
+            do {
+                lines.append(BatchLine(line: index + 1, document: .success(try decoder.decode(LicenceDocument.self, from: Data(trimmed.utf8)))))
+            } catch {
+                lines.append(BatchLine(line: index + 1, document: .failure(LicenceCoreError(.invalidField, JSONErrors.describe(error)))))
+            }
+        }
+        return lines
+    }
+
+    static func csvLines(_ text: String, path: String) throws -> [BatchLine] {
+        let reader: CSVReader
+        do { reader = try CSVReader(string: text, hasHeaderRow: true) } catch {
+            throw CLIError.badInput("--batch: \(path) is not readable CSV: \(error)")
+        }
+        guard let header = reader.headerRow else { throw CLIError.badInput("--batch: \(path) is empty; expected a header row") }
+        let columns = header.map { $0.trimmingCharacters(in: .whitespaces) }
+        for required in ["type", "number", "holderName", "holderCode", "validFrom"] where !columns.contains(required) {
+            throw CLIError.badInput("--batch: \(path) line 1: the header has no column \"\(required)\"; expected "
+                + fixedColumns.joined(separator: ",") + " and field:NAME columns")
+        }
+        for column in columns where !fixedColumns.contains(column) && !column.hasPrefix("field:") {
+            throw CLIError.badInput("--batch: \(path) line 1: unknown column \"\(column)\"; extension fields are named field:NAME")
+        }
+        var lines: [BatchLine] = []
+        var lineNumber = 1
+        while let row = reader.next() {
+            lineNumber += 1
+            if row.count == 1 && row[0].trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            guard row.count == columns.count else {
+                lines.append(BatchLine(line: lineNumber, document: .failure(LicenceCoreError(.invalidField,
+                    "has \(row.count) columns; the header has \(columns.count)"))))
+                continue
+            }
+            var values: [String: String] = [:]
+            var fields: [String: String] = [:]
+            for (column, value) in zip(columns, row) {
+                if column.hasPrefix("field:") {
+                    if !value.isEmpty { fields[String(column.dropFirst(6))] = value }
+                } else {
+                    values[column] = value
+                }
+            }
+            func value(_ name: String) -> String? { values[name].flatMap { $0.isEmpty ? nil : $0 } }
+            let validUntil: LicenceDocument.ValidUntil
+            switch value("validUntil") {
+            case nil: validUntil = .absent
+            case "null"?, "长期"?, "open-ended"?: validUntil = .openEnded
+            case let date?: validUntil = .date(date)
+            }
+            let document = LicenceDocument(
+                type: value("type"), number: value("number"),
+                holder: .init(name: value("holderName"), code: value("holderCode"), codeType: value("holderCodeType")),
+                validFrom: value("validFrom"), validUntil: validUntil, fields: fields)
+            lines.append(BatchLine(line: lineNumber, document: .success(document)))
+        }
+        return lines
+    }
+
+    /// The CSV column of a licence-JSON path, for messages about CSV lines.
+    static func csvColumn(_ path: String) -> String {
+        switch path {
+        case "holder.name": return "holderName"
+        case "holder.code": return "holderCode"
+        case "holder.codeType": return "holderCodeType"
+        default: return path.hasPrefix("fields.") ? "field:" + path.dropFirst(7) : path
+        }
+    }
+}
+
+/// `issue --batch`: validates every line, issues the good ones in transactions of `batchSize`,
+/// and reports the bad ones by line.
+struct BatchIssuance {
+    let issuance: Issuance
+    let path: String
+    let format: IssueCommand.BatchFormat?
+    let batchSize: Int
+    let reportPath: String
+
+    struct LineError: Encodable {
+        var line: Int
+        var field: String?
+        var error: String
+    }
+
+    func run() async throws {
+        let lines = try BatchReader.read(path: path, format: format)
+        let isCSV = (format ?? (path.lowercased().hasSuffix(".csv") ? .csv : .jsonl)) == .csv
+        let progress = Progress(total: lines.count)
+        var errors: [LineError] = []
+        var issued = 0, unchanged = 0, processed = 0
+        let started = Date()
+        for chunk in stride(from: 0, to: lines.count, by: batchSize).map({ lines[$0..<min($0 + batchSize, lines.count)] }) {
+            var good: [(line: Int, licence: Licence)] = []
+            for entry in chunk {
+                switch entry.document.flatMap({ issuance.prepare($0) }) {
+                case .success(let licence): good.append((entry.line, licence))
+                case .failure(let error): errors.append(lineError(entry.line, error, csv: isCSV))
+                }
+            }
+            if !good.isEmpty {
+                let outcomes = try issuance.issue(good.map(\.licence))
+                for (item, outcome) in zip(good, outcomes) {
+                    switch outcome {
+                    case .issued: issued += 1
+                    case .unchanged: unchanged += 1
+                    case .failed(let error): errors.append(lineError(item.line, error, csv: isCSV))
+                    }
+                }
+            }
+            processed += chunk.count
+            progress.update(done: processed, issued: issued)
+        }
+        progress.finish()
+        errors.sort { $0.line < $1.line }
+        try writeReport(errors)
+        let seconds = Date().timeIntervalSince(started)
+        let rate = seconds > 0 ? Int(Double(issued) / seconds) : issued
+        var summary = "\(path): \(lines.count) lines: issued \(issued), unchanged \(unchanged), failed \(errors.count)"
+        if issued > 0 { summary += " (\(rate) licences/s)" }
+        print(summary)
+        if !errors.isEmpty {
+            for error in errors.prefix(20) {
+                Terminal.error("\(path) line \(error.line): \(error.field.map { "\($0): " } ?? "")\(error.error)")
+            }
+            if errors.count > 20 { Terminal.error("… and \(errors.count - 20) more") }
+            throw CLIError(exitCode: CLIError.badInput, message: "\(errors.count) lines failed; every error is in \(reportPath)")
+        }
+    }
+
+    private func lineError(_ line: Int, _ error: LicenceCoreError, csv: Bool) -> LineError {
+        LineError(line: line, field: error.field.map { csv ? BatchReader.csvColumn($0) : $0 }, error: error.message)
+    }
+
+    /// Writes the per-line report (JSONL), or removes a stale one when every line succeeded.
+    private func writeReport(_ errors: [LineError]) throws {
+        guard !errors.isEmpty else {
+            if FileManager.default.fileExists(atPath: reportPath) { try? FileManager.default.removeItem(atPath: reportPath) }
+            return
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var bytes: [UInt8] = []
+        for error in errors {
+            bytes += Array(try encoder.encode(error)) + [0x0a]
+        }
+        do { try FileIO.writeAtomically(bytes, to: reportPath, mode: 0o644) } catch {
+            throw CLIError(exitCode: CLIError.badInput, message: "cannot write the error report: \(error.message)")
+        }
+    }
+}
+
+/// A progress line on standard error, only when it is a terminal.
+final class Progress {
+    let total: Int
+    let enabled = isatty(STDERR_FILENO) == 1
+    let started = Date()
+
+    init(total: Int) { self.total = total }
+
+    func update(done: Int, issued: Int) {
+        guard enabled else { return }
+        let seconds = max(Date().timeIntervalSince(started), 0.001)
+        let text = "\r\(done)/\(total) lines, \(issued) issued, \(Int(Double(issued) / seconds))/s "
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    func finish() {
+        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
