@@ -73,11 +73,12 @@ let package = Package(
         ),
         .testTarget(
             name: "LicenceCoreTests",
-            dependencies: ["LicenceCore"]
+            dependencies: ["LicenceCore", "TestSupport"]
         ),
         // Temporary directories, child processes and fixture paths shared by the test targets.
         .target(
             name: "TestSupport",
+            dependencies: ["LicenceCore"],
             path: "Tests/TestSupport"
         ),
         .testTarget(

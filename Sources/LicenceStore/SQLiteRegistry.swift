@@ -26,6 +26,9 @@ public final class SQLiteRegistry: LicenceRegistry {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB sets synchronous=NORMAL on the writer when it enables WAL, after prepareDatabase; a
+            // commit must reach the disk before it is acknowledged, so the writer goes back to FULL.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
         } catch {
             throw RegistryError(.storage, "cannot open the registry at \(path): \(Self.describe(error))")
@@ -461,6 +464,13 @@ private struct IssueBatch {
 
     func insert(_ item: PendingLicence, signedBytes: [UInt8], kid: String, actor: String) throws -> StoredLicence {
         let licence = item.licence
+        // The old version gives up its number first: only one current licence may hold it.
+        if let old = item.supersedes {
+            try db.execute(sql: "UPDATE licence SET status = 'superseded', superseded_by = ? WHERE id = ?",
+                           arguments: [item.identifier.description, old])
+            try db.execute(sql: "INSERT INTO status_event (licence_id, status, reason, actor, at) VALUES (?, 'superseded', ?, ?, ?)",
+                           arguments: [old, "superseded by \(item.identifier)", actor, now])
+        }
         try db.execute(sql: """
             INSERT INTO licence (id, issuer_code, number, version, type_code, type_name, holder_name, holder_code,
                 holder_code_type, issuer_name, valid_from, valid_until, related_matter, fields, content_hash, signed, kid,
@@ -473,12 +483,6 @@ private struct IssueBatch {
                 try JSONText.encode(licence.fields), Data(item.contentHash), Data(signedBytes), kid, item.statusList,
                 item.statusIndex, now,
             ])
-        if let old = item.supersedes {
-            try db.execute(sql: "UPDATE licence SET status = 'superseded', superseded_by = ? WHERE id = ?",
-                           arguments: [item.identifier.description, old])
-            try db.execute(sql: "INSERT INTO status_event (licence_id, status, reason, actor, at) VALUES (?, 'superseded', ?, ?, ?)",
-                           arguments: [old, "superseded by \(item.identifier)", actor, now])
-        }
         try db.execute(sql: "INSERT INTO status_event (licence_id, status, reason, actor, at) VALUES (?, 'valid', ?, ?, ?)",
                        arguments: [item.identifier.description, item.supersedes.map { "issued, superseding \($0)" } ?? "issued",
                                    actor, now])

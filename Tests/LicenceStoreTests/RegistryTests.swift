@@ -1,0 +1,288 @@
+import Foundation
+import GRDB
+import LicenceCore
+import TestSupport
+import Testing
+@testable import LicenceStore
+
+/// A registry in a temporary directory of its own, with the business-licence type.
+struct RegistryFixture {
+    let dir = TemporaryDirectory("elicence-store")
+    let registry: SQLiteRegistry
+    static let issuer = Issuer(code: "11350000003591037R", name: "福州市市场监督管理局")
+    static let signer = FakeKey(secret: 11)
+    static let now: Int64 = 1_780_000_000
+    static let publicURL = "https://licence.example.gov.cn/"
+
+    static let businessLicence = LicenceType(
+        code: "11100000000013338W011", name: "营业执照", holderKind: .enterprise, sharing: .unconditional,
+        fields: [.init(name: "注册资本"), .init(name: "法定代表人"), .init(name: "经营范围", required: false)],
+        disclosed: ["法定代表人"], validityYears: 20)
+
+    init() throws {
+        registry = try SQLiteRegistry(path: dir.file("data/registry.sqlite"))
+        try registry.addType(Self.businessLicence, now: Self.now)
+    }
+
+    static func licence(number: String = "闽市监2026第000123号", holderCode: String = "91350100MA2Y01111F",
+                        capital: String = "100万元人民币") throws -> Licence {
+        try LicenceDocument(type: "11100000000013338W011", typeName: "营业执照", number: number,
+                            holder: .init(name: "福州某某科技有限公司", code: holderCode, codeType: "001"),
+                            validFrom: "2026-01-15", validUntil: .date("2046-01-14"),
+                            fields: ["注册资本": capital, "法定代表人": "张三"]).validated(defaultIssuer: issuer)
+    }
+
+    func issue(_ licences: [Licence], newVersion: Bool = false) throws -> [IssueOutcome] {
+        try registry.issue(licences.map { IssueRequest(licence: $0, newVersion: newVersion) }, signer: Self.signer,
+                           publicURL: Self.publicURL, actor: "tester", now: Self.now)
+    }
+
+    func issueOne(_ licence: Licence, newVersion: Bool = false) throws -> StoredLicence {
+        guard case .issued(let stored) = try issue([licence], newVersion: newVersion)[0] else {
+            throw RegistryError(.invalid, "expected the licence to be issued")
+        }
+        return stored
+    }
+}
+
+extension IssueOutcome {
+    var failure: LicenceCoreError? {
+        if case .failed(let error) = self { return error }
+        return nil
+    }
+}
+
+struct RegistrySchemaTests {
+    @Test func walAndFullSynchronousOnEveryConnection() throws {
+        let fixture = try RegistryFixture()
+        let (readMode, readSync) = try fixture.registry.pool.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
+        }
+        #expect(readMode == "wal")
+        #expect(readSync == 2)  // FULL
+        let (writeSync, foreignKeys) = try fixture.registry.pool.write { db in
+            (try Int.fetchOne(db, sql: "PRAGMA synchronous"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
+        }
+        #expect(writeSync == 2)
+        #expect(foreignKeys == 1)
+    }
+
+    @Test func reopeningKeepsEverything() throws {
+        let fixture = try RegistryFixture()
+        let stored = try fixture.issueOne(RegistryFixture.licence())
+        let reopened = try SQLiteRegistry(path: fixture.registry.path)
+        #expect(try reopened.licence(id: stored.id.description) == stored)
+        #expect(try reopened.types() == [RegistryFixture.businessLicence])
+    }
+
+    @Test func unopenablePathIsAStorageError() {
+        #expect {
+            _ = try SQLiteRegistry(path: "/proc/no-such-dir/registry.sqlite")
+        } throws: { ($0 as? RegistryError)?.code == .storage }
+    }
+}
+
+struct CatalogueTests {
+    @Test func typesAreStoredAndUnique() throws {
+        let fixture = try RegistryFixture()
+        #expect(try fixture.registry.type(code: "11100000000013338W011") == RegistryFixture.businessLicence)
+        #expect {
+            try fixture.registry.addType(RegistryFixture.businessLicence, now: 0)
+        } throws: { ($0 as? RegistryError)?.code == .conflict }
+        #expect(try fixture.registry.type(code: "11100000000013338W099") == nil)
+    }
+
+    @Test func typeValidation() {
+        var type = RegistryFixture.businessLicence
+        type.disclosed = ["经营期限"]
+        #expect(throws: LicenceCoreError.self) { try type.validate() }
+        type = RegistryFixture.businessLicence
+        type.code = "11100000000013338A011"
+        #expect(throws: LicenceCoreError.self) { try type.validate() }
+        type.code = "营业执照"
+        #expect(throws: LicenceCoreError.self) { try type.validate() }
+        #expect(throws: Never.self) { try RegistryFixture.businessLicence.validate() }
+    }
+}
+
+struct IssuanceTests {
+    @Test func issuedLicencesCarryTheirSlotAndVerify() throws {
+        let fixture = try RegistryFixture()
+        let stored = try fixture.issueOne(RegistryFixture.licence())
+        #expect(stored.status == .valid)
+        #expect(stored.licence.typeName == "营业执照")
+        let claims = try LicenceToken.decode(stored.token).claims
+        #expect(claims.identifier == stored.id)
+        #expect(claims.status == StatusReference(index: UInt64(stored.statusIndex), uri: "https://licence.example.gov.cn/v1/status-lists/0"))
+        #expect(claims.fields == ["法定代表人": "张三"])  // only disclosed fields enter the token
+        #expect(stored.licence.fields["注册资本"] == "100万元人民币")  // the registry keeps them all
+        let trust = TrustList([TrustedKey(kid: RegistryFixture.signer.kid, role: .issuer, issuer: RegistryFixture.issuer,
+                                          notBefore: 0, notAfter: .max, state: .active, verifier: RegistryFixture.signer)])
+        #expect(Verifier(trustStore: trust, clock: FixedClock(RegistryFixture.now)).verify(stored.token).outcome == .valid)
+        #expect(try fixture.registry.statusEvents(licenceID: stored.id.description).map(\.status) == [.valid])
+    }
+
+    @Test func sameContentIsANoOpDifferentContentNeedsANewVersion() throws {
+        let fixture = try RegistryFixture()
+        let first = try fixture.issueOne(RegistryFixture.licence())
+        guard case .unchanged(let again) = try fixture.issue([RegistryFixture.licence()])[0] else {
+            Issue.record("re-issuing the same licence must be a no-op")
+            return
+        }
+        #expect(again == first)
+        let changed = try RegistryFixture.licence(capital: "200万元人民币")
+        let refused = try fixture.issue([changed])[0].failure
+        #expect(refused?.field == "number" && refused?.message.contains("--new-version") == true)
+
+        let second = try fixture.issueOne(changed, newVersion: true)
+        #expect(second.id.version == 2 && second.id.serial == first.id.serial)
+        let old = try #require(try fixture.registry.licence(id: first.id.description))
+        #expect(old.status == .superseded && old.supersededBy == second.id.description)
+        #expect(try fixture.registry.statusEvents(licenceID: first.id.description).map(\.status) == [.valid, .superseded])
+        // The superseded version keeps its slot, which now says 3.
+        let list = try #require(try fixture.registry.statusLists().first)
+        #expect(list.list[Int(old.statusIndex)] == LicenceStatus.superseded.listValue)
+        #expect(list.list[Int(second.statusIndex)] == 0)
+    }
+
+    @Test func requestsFailOneByOne() throws {
+        let fixture = try RegistryFixture()
+        var unknownType = try RegistryFixture.licence(number: "2")
+        unknownType.typeCode = "11100000000013338W099"
+        var undefinedField = try RegistryFixture.licence(number: "3")
+        undefinedField.fields["经营期限"] = "长期"
+        var missingField = try RegistryFixture.licence(number: "4")
+        missingField.fields["注册资本"] = nil
+        let citizen = try LicenceDocument(type: "11100000000013338W011", typeName: "x", number: "5",
+                                          holder: .init(name: "张三", code: "11010519491231002X", codeType: "111"),
+                                          validFrom: "2026-01-01").validated(defaultIssuer: RegistryFixture.issuer)
+        let outcomes = try fixture.issue([try RegistryFixture.licence(number: "1"), unknownType, undefinedField, missingField,
+                                          citizen, try RegistryFixture.licence(number: "1")])
+        #expect(outcomes.map { $0.failure?.field } == [nil, "type", "fields.经营期限", "fields.注册资本", "holder.codeType", "number"])
+        #expect(try fixture.registry.licences(LicenceFilter()).count == 1)
+    }
+
+    @Test func queriesFindEveryLicenceOfAHolder() throws {
+        let fixture = try RegistryFixture()
+        _ = try fixture.issue((1...5).map { try RegistryFixture.licence(number: "A\($0)") })
+        _ = try fixture.issue((1...3).map { try RegistryFixture.licence(number: "B\($0)", holderCode: "91110000600037341L") })
+        #expect(try fixture.registry.licences(LicenceFilter(holderCode: "91110000600037341l")).count == 3)
+        #expect(try fixture.registry.licences(LicenceFilter(holderCode: "91350100MA2Y01111F")).count == 5)
+        #expect(try fixture.registry.licences(LicenceFilter(typeCode: "11100000000013338W011", limit: 4)).count == 4)
+        let some = try fixture.registry.licences(LicenceFilter(holderCode: "91110000600037341L"))
+        _ = try fixture.registry.changeStatus(id: some[0].id.description, to: .revoked, reason: "r", actor: "a", now: 1)
+        #expect(try fixture.registry.licences(LicenceFilter(status: .revoked)).map(\.id) == [some[0].id])
+    }
+
+    @Test func slotsAreUniqueAndScattered() throws {
+        let fixture = try RegistryFixture()
+        let outcomes = try fixture.issue((0..<300).map { try RegistryFixture.licence(number: "N\($0)") })
+        let indexes = outcomes.compactMap { outcome -> Int64? in
+            if case .issued(let stored) = outcome { return stored.statusIndex }
+            return nil
+        }
+        #expect(indexes.count == 300 && Set(indexes).count == 300)
+        // Issuance order says nothing about position: far from sorted, spread over the whole list.
+        #expect(indexes != indexes.sorted())
+        #expect(indexes.max()! > Int64(SlotPermutation.size / 2) && indexes.min()! < Int64(SlotPermutation.size / 2))
+    }
+
+    @Test func slotPermutationIsABijection() {
+        let permutation = SlotPermutation(seed: Array(repeating: 7, count: 32))
+        var seen = [Bool](repeating: false, count: SlotPermutation.size)
+        for value in 0..<SlotPermutation.size {
+            let slot = permutation.permute(value)
+            #expect(!seen[slot])
+            seen[slot] = true
+        }
+        #expect(SlotPermutation(seed: Array(repeating: 8, count: 32)).permute(0) != permutation.permute(0)
+            || SlotPermutation(seed: Array(repeating: 8, count: 32)).permute(1) != permutation.permute(1))
+    }
+
+    @Test func twoProcessesShareOneFile() async throws {
+        let fixture = try RegistryFixture()
+        let other = try SQLiteRegistry(path: fixture.registry.path)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, registry) in [fixture.registry, other].enumerated() {
+                group.addTask {
+                    for round in 0..<20 {
+                        let licence = try RegistryFixture.licence(number: "P\(index)-\(round)")
+                        _ = try registry.issue([IssueRequest(licence: licence)], signer: RegistryFixture.signer,
+                                               publicURL: RegistryFixture.publicURL, actor: "t", now: RegistryFixture.now)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let all = try fixture.registry.licences(LicenceFilter())
+        #expect(all.count == 40)
+        #expect(Set(all.map(\.statusIndex)).count == 40)
+    }
+}
+
+struct StatusTests {
+    @Test func lifeCycleAndHistory() throws {
+        let fixture = try RegistryFixture()
+        let id = try fixture.issueOne(RegistryFixture.licence()).id.description
+        let registry = fixture.registry
+        #expect(try registry.changeStatus(id: id, to: .suspended, reason: "调查", actor: "a", now: 10).status == .suspended)
+        #expect(throws: RegistryError.self) { try registry.changeStatus(id: id, to: .suspended, reason: "x", actor: "a", now: 11) }
+        #expect(try registry.changeStatus(id: id, to: .valid, reason: "结束", actor: "b", now: 12).status == .valid)
+        #expect(throws: RegistryError.self) { try registry.changeStatus(id: id, to: .valid, reason: "x", actor: "a", now: 13) }
+        #expect(try registry.changeStatus(id: id, to: .revoked, reason: "吊销", actor: "c", now: 14).status == .revoked)
+        for status in [LicenceStatus.valid, .suspended, .revoked] {
+            #expect {
+                try registry.changeStatus(id: id, to: status, reason: "x", actor: "a", now: 15)
+            } throws: { ($0 as? RegistryError)?.message.contains("final") == true }
+        }
+        let history = try registry.statusEvents(licenceID: id)
+        #expect(history.map(\.status) == [.valid, .suspended, .valid, .revoked])
+        #expect(history.map(\.actor) == ["tester", "a", "b", "c"])
+        #expect(history.last?.reason == "吊销")
+        #expect {
+            try registry.changeStatus(id: "1.2.156.3005.2.x", to: .revoked, reason: "x", actor: "a", now: 1)
+        } throws: { ($0 as? RegistryError)?.code == .notFound }
+        #expect(throws: RegistryError.self) { try registry.changeStatus(id: id, to: .revoked, reason: "  ", actor: "a", now: 1) }
+    }
+
+    @Test func exportedListsAnswerForEveryLicence() throws {
+        let fixture = try RegistryFixture()
+        let stored = try (0..<4).map { try fixture.issueOne(RegistryFixture.licence(number: "S\($0)")) }
+        _ = try fixture.registry.changeStatus(id: stored[1].id.description, to: .suspended, reason: "r", actor: "a", now: 1)
+        _ = try fixture.registry.changeStatus(id: stored[2].id.description, to: .revoked, reason: "r", actor: "a", now: 1)
+        let statusKey = FakeKey(secret: 99)
+        let snapshot = try #require(try fixture.registry.statusLists().first)
+        #expect(snapshot.used == 4 && snapshot.list.count == SlotPermutation.size)
+        let bytes = try StatusListToken(uri: snapshot.uri, issuedAt: 100, expires: 10_000, ttl: 3600, list: snapshot.list)
+            .signed(with: statusKey)
+        let trust = TrustList([
+            TrustedKey(kid: statusKey.kid, role: .status, issuer: RegistryFixture.issuer, notBefore: 0, notAfter: .max,
+                       state: .active, verifier: statusKey),
+        ])
+        let token = try StatusListToken.verify(bytes, trustStore: trust)
+        #expect(token.uri == "https://licence.example.gov.cn/v1/status-lists/0" && token.ttl == 3600)
+        let source = StatusListSource([token])
+        let answers = try stored.map { source.status(of: try LicenceToken.decode($0.token).claims, now: 200) }
+        #expect(answers == [.valid, .suspended, .revoked, .valid])
+        if case .unavailable = source.status(of: try LicenceToken.decode(stored[0].token).claims, now: 10_000) {} else {
+            Issue.record("an expired list must not answer")
+        }
+        // A list signed by an issuer key, or altered, is refused.
+        let issuerTrust = TrustList([TrustedKey(kid: statusKey.kid, role: .issuer, issuer: RegistryFixture.issuer, notBefore: 0,
+                                                notAfter: .max, state: .active, verifier: statusKey)])
+        #expect(throws: StatusListToken.Failure.unknownKey) { try StatusListToken.verify(bytes, trustStore: issuerTrust) }
+        var altered = bytes
+        altered[altered.count - 70] ^= 1
+        #expect(throws: StatusListToken.Failure.self) { try StatusListToken.verify(altered, trustStore: trust) }
+    }
+}
+
+struct StatusListCodecTests {
+    /// The draft's example: statuses [1, 2, 0, 3, 0, 1, 0, 1, 1, 2, 3, 3] at 2 bits → c9 44 f9.
+    @Test func bitLayoutFollowsTheDraft() {
+        var list = StatusList(count: 12)
+        for (index, value) in [1, 2, 0, 3, 0, 1, 0, 1, 1, 2, 3, 3].enumerated() { list[index] = UInt8(value) }
+        #expect(list.bytes == [0xc9, 0x44, 0xf9])
+        #expect(list[3] == 3 && list[9] == 2)
+    }
+}
