@@ -57,8 +57,8 @@ public struct LicenceIdentifier: Sendable, Hashable, Comparable, CustomStringCon
     /// which must be cryptographically secure (SystemRandomNumberGenerator is).
     public static func generate(typeCode: String, issuerCode: String, year: Int, version: Int = 1,
                                 using generator: inout some RandomNumberGenerator) throws(LicenceCoreError) -> LicenceIdentifier {
-        var digits = String(year)
-        for _ in 0..<16 { digits.append(String(Int.random(in: 0...9, using: &generator))) }
+        let random = String(UInt64.random(in: 0..<10_000_000_000_000_000, using: &generator))
+        let digits = String(year) + String(repeating: "0", count: 16 - random.count) + random
         return try LicenceIdentifier(typeCode: typeCode, issuerCode: issuerCode, serial: digits, version: version)
     }
 

@@ -36,8 +36,8 @@ enum BatchReader {
         var lines: [BatchLine] = []
         let decoder = JSONDecoder()
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !trimmed.isEmpty else { continue }
+            let trimmed = line.utf8.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
+            guard trimmed.utf8.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { continue }
             guard trimmed.utf8.count <= maxLineLength else {
                 lines.append(BatchLine(line: index + 1, document: .failure(LicenceCoreError(.invalidField,
                     "the line is longer than \(maxLineLength) bytes"))))
