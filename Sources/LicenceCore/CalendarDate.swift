@@ -2,7 +2,7 @@
 ///
 /// Licence dates carry no time of day: `nbf` is 00:00 +08:00 of the first day and `exp` is
 /// 00:00 +08:00 of the day after the last day.
-public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
+public struct CalendarDate: Sendable, Hashable, Comparable, TextCodable {
     public let year: Int
     public let month: Int
     public let day: Int
@@ -34,20 +34,6 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
         self.year = y
         self.month = m
         self.day = d
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do {
-            try self.init(parsing: text)
-        } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
     }
 
     static func isValid(year: Int, month: Int, day: Int) -> Bool {

@@ -3,7 +3,7 @@
 ///
 /// The check character is ISO 7064 MOD 37,36 over type code, issuer code, serial and version
 /// joined without dots.
-public struct LicenceIdentifier: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
+public struct LicenceIdentifier: Sendable, Hashable, Comparable, TextCodable {
     public static let prefix = "1.2.156.3005.2."
 
     /// 证照类型代码, e.g. `11100000000013338W011`.
@@ -102,18 +102,4 @@ public struct LicenceIdentifier: Sendable, Hashable, Comparable, CustomStringCon
     }
 
     public static func < (a: LicenceIdentifier, b: LicenceIdentifier) -> Bool { a.description < b.description }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do {
-            try self.init(parsing: text)
-        } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
 }

@@ -10,8 +10,8 @@ public struct VerificationReport: Sendable, Codable, Hashable {
         public var holder: LicenceDocument.HolderPart
         public var issuer: LicenceDocument.IssuerPart
         public var validFrom: String
-        /// nil when open-ended (长期); encoded as `null`.
-        public var validUntil: String?
+        /// nil when open-ended (长期); written as `null`.
+        @EncodedAsNull public var validUntil: String?
         public var version: Int
         public var issuedAt: String
         public var fields: [String: String]
@@ -30,26 +30,6 @@ public struct VerificationReport: Sendable, Codable, Hashable {
             issuedAt = Timestamp.format(claims.issuedAt)
             fields = claims.fields
             statusList = claims.status
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case id, type, typeName, number, holder, issuer, validFrom, validUntil, version, issuedAt, fields, statusList
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(type, forKey: .type)
-            try c.encode(typeName, forKey: .typeName)
-            try c.encode(number, forKey: .number)
-            try c.encode(holder, forKey: .holder)
-            try c.encode(issuer, forKey: .issuer)
-            try c.encode(validFrom, forKey: .validFrom)
-            try c.encode(validUntil, forKey: .validUntil)  // null when open-ended
-            try c.encode(version, forKey: .version)
-            try c.encode(issuedAt, forKey: .issuedAt)
-            try c.encode(fields, forKey: .fields)
-            try c.encodeIfPresent(statusList, forKey: .statusList)
         }
     }
 

@@ -10,7 +10,8 @@ public struct LicenceRecord: Sendable, Codable, Hashable {
     public var holder: LicenceDocument.HolderPart
     public var issuer: LicenceDocument.IssuerPart
     public var validFrom: String
-    public var validUntil: String?
+    /// nil when open-ended (长期); written as `null`.
+    @EncodedAsNull public var validUntil: String?
     public var relatedMatter: String?
     public var fields: [String: String]
     public var version: Int
@@ -36,29 +37,5 @@ public struct LicenceRecord: Sendable, Codable, Hashable {
         issuedAt = Timestamp.format(stored.issuedAt)
         supersededBy = stored.supersededBy
         token = stored.token
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id, type, typeName, number, holder, issuer, validFrom, validUntil, relatedMatter, fields, version, status, issuedAt,
-             supersededBy, token
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(type, forKey: .type)
-        try c.encode(typeName, forKey: .typeName)
-        try c.encode(number, forKey: .number)
-        try c.encode(holder, forKey: .holder)
-        try c.encode(issuer, forKey: .issuer)
-        try c.encode(validFrom, forKey: .validFrom)
-        try c.encode(validUntil, forKey: .validUntil)  // null when open-ended
-        try c.encodeIfPresent(relatedMatter, forKey: .relatedMatter)
-        try c.encode(fields, forKey: .fields)
-        try c.encode(version, forKey: .version)
-        try c.encode(status, forKey: .status)
-        try c.encode(issuedAt, forKey: .issuedAt)
-        try c.encodeIfPresent(supersededBy, forKey: .supersededBy)
-        try c.encode(token, forKey: .token)
     }
 }

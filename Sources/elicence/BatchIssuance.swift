@@ -5,7 +5,7 @@ import LicenceCrypto
 import LicenceStore
 
 /// One line of a batch file: its number, and the licence JSON read from it or why it could not be read.
-struct BatchLine {
+struct BatchLine: Sendable {
     var line: Int
     var document: Result<LicenceDocument, LicenceCoreError>
 }
@@ -33,23 +33,23 @@ enum BatchReader {
     }
 
     static func jsonLines(_ text: String) -> [BatchLine] {
-        var lines: [BatchLine] = []
-        let decoder = JSONDecoder()
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.utf8.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
-            guard trimmed.utf8.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { continue }
-            guard trimmed.utf8.count <= maxLineLength else {
-                lines.append(BatchLine(line: index + 1, document: .failure(LicenceCoreError(.invalidField,
-                    "the line is longer than \(maxLineLength) bytes"))))
-                continue
+        let numbered = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            .map { (line: $0.offset + 1, text: $0.element.utf8.last == UInt8(ascii: "\r") ? $0.element.dropLast() : $0.element) }
+            .filter { $0.text.utf8.contains(where: { $0 != 0x20 && $0 != 0x09 }) }
+            .map { (line: $0.line, text: String($0.text)) }
+        // Decoding JSON is the costly part of reading; every line is independent.
+        return numbered.concurrentMap { entry in
+            guard entry.text.utf8.count <= maxLineLength else {
+                return BatchLine(line: entry.line, document: .failure(LicenceCoreError(.invalidField,
+                    "the line is longer than \(maxLineLength) bytes")))
             }
             do {
-                lines.append(BatchLine(line: index + 1, document: .success(try decoder.decode(LicenceDocument.self, from: Data(trimmed.utf8)))))
+                let document = try JSONDecoder().decode(LicenceDocument.self, from: Data(entry.text.utf8))
+                return BatchLine(line: entry.line, document: .success(document))
             } catch {
-                lines.append(BatchLine(line: index + 1, document: .failure(LicenceCoreError(.invalidField, JSONErrors.describe(error)))))
+                return BatchLine(line: entry.line, document: .failure(LicenceCoreError(.invalidField, JSONErrors.describe(error))))
             }
         }
-        return lines
     }
 
     static func csvLines(_ text: String, path: String) throws -> [BatchLine] {
@@ -136,8 +136,9 @@ struct BatchIssuance {
         let started = Date()
         for chunk in stride(from: 0, to: lines.count, by: batchSize).map({ lines[$0..<min($0 + batchSize, lines.count)] }) {
             var good: [(line: Int, licence: Licence)] = []
-            for entry in chunk {
-                switch entry.document.flatMap({ issuance.prepare($0) }) {
+            let prepared = chunk.concurrentMap { entry in entry.document.flatMap { issuance.prepare($0) } }
+            for (entry, result) in zip(chunk, prepared) {
+                switch result {
                 case .success(let licence): good.append((entry.line, licence))
                 case .failure(let error): errors.append(lineError(entry.line, error, csv: isCSV))
                 }

@@ -49,7 +49,7 @@ struct IssueCommand: AsyncParsableCommand {
     @Option(help: "Format of the batch file (default: from its extension; .csv is CSV, anything else JSONL).")
     var format: BatchFormat?
     @Option(help: "Lines per transaction in a batch.")
-    var batchSize: Int = 1000
+    var batchSize: Int = 5000
     @Option(help: ArgumentHelp("Where to write the per-line error report (default: FILE.errors.jsonl).", valueName: "PATH"))
     var errors: String?
 
