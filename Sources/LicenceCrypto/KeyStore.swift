@@ -209,10 +209,9 @@ public enum JSONErrors {
         case .keyNotFound(let key, let context):
             return "\(path(context.codingPath + [key])): is missing"
         case .dataCorrupted(let context):
-            if let underlying = context.underlyingError as NSError?, context.codingPath.isEmpty {
-                return "not valid JSON (\(underlying.userInfo[NSDebugDescriptionErrorKey] as? String ?? context.debugDescription))"
-            }
-            return "\(path(context.codingPath)): \(context.debugDescription)"
+            guard context.codingPath.isEmpty else { return "\(path(context.codingPath)): \(context.debugDescription)" }
+            let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            return "not valid JSON" + (detail.map { " (\($0))" } ?? "")
         @unknown default:
             return "\(error)"
         }
