@@ -137,7 +137,7 @@ struct IssueCommand: AsyncParsableCommand {
             throw CLIError.badInput(Self.optionMessage(error))
         case .issued(let stored), .unchanged(let stored):
             if json {
-                try Terminal.printJSON(LicenceRecord(stored))
+                try Terminal.printJSON(LicenceJSON(stored))
                 return
             }
             if case .unchanged = outcome {

@@ -56,35 +56,14 @@ struct SignCommand: AsyncParsableCommand {
                                    disclosedFields: disclosed.isEmpty ? nil : Set(disclosed))
         let token = try LicenceToken.sign(claims, with: key.signer)
         if json {
-            try Terminal.printJSON(SignedLicence(claims: claims, token: token, kid: entry.kid))
+            var output = LicenceJSON(claims: claims)
+            output.status = .valid
+            output.token = token
+            try Terminal.printJSON(output)
         } else {
             print(token)
         }
     }
-}
-
-/// `sign --json` output: the licence JSON plus what signing added.
-struct SignedLicence: Encodable {
-    var licence: VerificationReport.LicenceView
-    var status = "valid"
-    var kid: String
-    var token: String
-
-    init(claims: LicenceClaims, token: String, kid: String) {
-        licence = .init(claims)
-        self.kid = kid
-        self.token = token
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        try licence.encode(to: encoder)
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(status, forKey: .status)
-        try c.encode(kid, forKey: .kid)
-        try c.encode(token, forKey: .token)
-    }
-
-    enum CodingKeys: String, CodingKey { case status, kid, token }
 }
 
 enum InputFiles {

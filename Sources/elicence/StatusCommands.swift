@@ -57,9 +57,8 @@ struct ShowCommand: AsyncParsableCommand {
     @OptionGroup var registry: RegistryOptions
 
     struct Shown: Encodable {
-        var licence: LicenceRecord
+        var licence: LicenceJSON
         var history: [StatusEvent]
-        var statusList: StatusReference
     }
 
     func run() async throws {
@@ -69,9 +68,9 @@ struct ShowCommand: AsyncParsableCommand {
         }
         let history = try registry.statusEvents(licenceID: id)
         if json {
-            let reference = try LicenceToken.decode(stored.token).claims.status
-            try Terminal.printJSON(Shown(licence: LicenceRecord(stored), history: history,
-                                         statusList: reference ?? StatusReference(index: 0, uri: "")))
+            var licence = LicenceJSON(stored)
+            licence.statusList = try? LicenceToken.decode(stored.token).claims.status
+            try Terminal.printJSON(Shown(licence: licence, history: history))
             return
         }
         let licence = stored.licence
@@ -127,7 +126,7 @@ struct ListCommand: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             for stored in licences {
-                FileHandle.standardOutput.write(try encoder.encode(LicenceRecord(stored)) + Data("\n".utf8))
+                FileHandle.standardOutput.write(try encoder.encode(LicenceJSON(stored)) + Data("\n".utf8))
             }
             return
         }
