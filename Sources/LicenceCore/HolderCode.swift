@@ -59,6 +59,17 @@ public struct HolderCode: Sendable, Hashable, CustomStringConvertible {
         try self.init(value, kind: kind, allowBadChecksum: allowBadChecksum)
     }
 
+    /// The valid code that starts with `body` (17 characters): its check character appended.
+    public static func completing(_ body: String, kind: Kind) throws(LicenceCoreError) -> HolderCode {
+        let placeholder = body + "0"
+        let check: Character
+        switch kind {
+        case .creditCode: check = try CreditCode.expectedCheck(placeholder)
+        case .citizenID: check = try CitizenID.expectedCheck(placeholder)
+        }
+        return try HolderCode(body + String(check), kind: kind)
+    }
+
     /// The form shown in a token: citizen ID numbers keep their first 6 and last 4 characters.
     public var disclosedForm: String {
         switch kind {

@@ -16,6 +16,9 @@ public protocol LicenceRegistry: Sendable {
 
     // Queries
     func licence(id: String) throws(RegistryError) -> StoredLicence?
+    /// The current status of one licence, or nil when the registry has no such licence. Reads the
+    /// latest committed state, so a change acknowledged by another process is seen at once.
+    func status(id: String) throws(RegistryError) -> LicenceStatus?
     func licences(_ filter: LicenceFilter) throws(RegistryError) -> [StoredLicence]
     func statusEvents(licenceID: String) throws(RegistryError) -> [StatusEvent]
 

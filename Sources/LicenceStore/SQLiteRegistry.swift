@@ -45,7 +45,7 @@ public final class SQLiteRegistry: LicenceRegistry {
     }
 
     /// Runs a database operation, turning storage failures into ``RegistryError``.
-    private func access<T>(_ operation: () throws -> T) throws(RegistryError) -> T {
+    func access<T>(_ operation: () throws -> T) throws(RegistryError) -> T {
         do { return try operation() } catch let error as RegistryError { throw error } catch {
             throw RegistryError(.storage, "registry \(path): \(Self.describe(error))")
         }
@@ -135,6 +135,12 @@ public final class SQLiteRegistry: LicenceRegistry {
                 );
                 CREATE INDEX usage_record_licence ON usage_record(licence_id, at);
                 CREATE INDEX usage_record_at ON usage_record(at);
+                """)
+        }
+        migrator.registerMigration("v2: agency codes") { db in
+            try db.execute(sql: """
+                CREATE UNIQUE INDEX agency_code ON agency(code);
+                CREATE INDEX usage_record_agency ON usage_record(agency_id, at);
                 """)
         }
         return migrator
@@ -229,6 +235,15 @@ public final class SQLiteRegistry: LicenceRegistry {
 
     public func licence(id: String) throws(RegistryError) -> StoredLicence? {
         try access { try pool.read { db in try Self.licence(id: id, db) } }
+    }
+
+    public func status(id: String) throws(RegistryError) -> LicenceStatus? {
+        try access {
+            try pool.read { db in
+                try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM licence WHERE id = ?"), arguments: [id])
+                    .flatMap(LicenceStatus.init(rawValue:))
+            }
+        }
     }
 
     static func licence(id: String, _ db: Database) throws -> StoredLicence? {

@@ -17,7 +17,8 @@ struct ELicence: AsyncParsableCommand {
         subcommands: [
             KeysCommand.self, TypesCommand.self, SignCommand.self, IssueCommand.self, RevokeCommand.self,
             SuspendCommand.self, ReinstateCommand.self, ShowCommand.self, ListCommand.self, QRCommand.self,
-            StatusListCommand.self, VerifyCommand.self,
+            StatusListCommand.self, VerifyCommand.self, ServeCommand.self, AgenciesCommand.self, UsageCommand.self,
+            StatsCommand.self,
         ]
     )
 

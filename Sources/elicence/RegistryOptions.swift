@@ -9,7 +9,7 @@ struct RegistryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The registry's SQLite file.", valueName: "PATH"))
     var database: String = "./data/elicence.sqlite"
 
-    func open() throws -> any LicenceRegistry {
+    func open() throws -> SQLiteRegistry {
         if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
             throw CLIError.badInput("--database: PostgreSQL registries are not supported by this build; give a SQLite file path")
         }

@@ -1,0 +1,59 @@
+import Hummingbird
+import LicenceCore
+import LicenceCrypto
+import LicenceStore
+import Logging
+
+/// Builds the application `elicence serve` runs, so that tests can build the same one.
+public func buildApplication(_ dependencies: ServerDependencies) throws -> some ApplicationProtocol {
+    let settings = dependencies.settings
+    let trust = try TrustSource(keys: dependencies.keys, logger: dependencies.logger)
+    let recorder = UsageRecorder(registry: dependencies.registry, retentionDays: settings.usageRetentionDays,
+                                 logger: dependencies.logger)
+    let router = buildRouter(dependencies, trust: trust, recorder: recorder)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "elicence"),
+        services: [recorder],
+        onServerRunning: { channel in
+            dependencies.logger.info("serving", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+        },
+        logger: dependencies.logger
+    )
+}
+
+func buildRouter(_ dependencies: ServerDependencies, trust: TrustSource, recorder: UsageRecorder) -> Router<ServerContext> {
+    let settings = dependencies.settings
+    let router = Router(context: ServerContext.self)
+    router.add(middleware: LogRequestsMiddleware(.info))
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ProblemMiddleware(routes: RouteTable.api))
+    router.add(middleware: AgencyAuthenticationMiddleware(agencies: dependencies.registry))
+
+    let verification = VerificationController(registry: dependencies.registry, trust: trust, recorder: recorder,
+                                              limiter: RateLimiter(perMinute: settings.anonymousVerificationsPerMinute),
+                                              settings: settings)
+    let registry = RegistryController(registry: dependencies.registry, recorder: recorder)
+    let open = PublicController(registry: dependencies.registry, trust: trust, statusSigner: dependencies.statusSigner,
+                                metrics: dependencies.metrics, settings: settings)
+    for route in RouteTable.api.routes {
+        let handler: @Sendable (Request, ServerContext) async throws -> Response
+        switch (route.method, route.path) {
+        case (.get, "/"): handler = open.page
+        case (.post, "/v1/verify"): handler = verification.verify
+        case (.post, "/v1/verify/batch"): handler = verification.batch
+        case (.get, "/v1/licences/{id}"): handler = registry.licence
+        case (.get, "/v1/licences/{id}/usage"): handler = registry.usage
+        case (.post, "/v1/holders/licences"): handler = registry.holder
+        case (.get, "/v1/status-lists/{n}"): handler = open.statusList
+        case (.get, "/v1/trust-list"): handler = open.trustList
+        case (.get, "/healthz"): handler = open.health
+        case (.get, "/readyz"): handler = open.ready
+        case (.get, "/metrics"): handler = open.metricsText
+        case (.get, "/openapi.json"): handler = open.openAPI
+        default: preconditionFailure("route \(route.method) \(route.path) has no handler")
+        }
+        router.on(RouterPath(route.path), method: route.method, use: handler)
+    }
+    return router
+}

@@ -1,0 +1,60 @@
+import Hummingbird
+import LicenceCore
+import LicenceCrypto
+import LicenceStore
+import Logging
+import Prometheus
+
+/// Everything `elicence serve` can be told.
+public struct ServerSettings: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Verifications per minute allowed to one anonymous client address.
+    public var anonymousVerificationsPerMinute = 60
+    /// Most tokens in one `POST /v1/verify/batch`.
+    public var maxBatch = 1000
+    /// Largest request body accepted, in bytes.
+    public var maxBodyBytes = 1 << 20
+    /// Days usage records are kept before they are deleted.
+    public var usageRetentionDays = 180
+    /// `ttl` of served status lists, in seconds.
+    public var statusListTTL: Int64 = 300
+    /// Validity (`exp` − `iat`) of served status lists, in seconds.
+    public var statusListValidity: Int64 = 3600
+
+    public init() {}
+}
+
+/// What the application is built from: settings, storage, keys, and the metrics registry.
+public struct ServerDependencies: Sendable {
+    public var settings: ServerSettings
+    public var registry: SQLiteRegistry
+    public var keys: KeyStore
+    /// Signs served status lists; nil when the key directory has no active status key.
+    public var statusSigner: (any Signer)?
+    public var metrics: PrometheusCollectorRegistry
+    public var logger: Logger
+
+    public init(settings: ServerSettings, registry: SQLiteRegistry, keys: KeyStore, statusSigner: (any Signer)?,
+                metrics: PrometheusCollectorRegistry, logger: Logger) {
+        self.settings = settings
+        self.registry = registry
+        self.keys = keys
+        self.statusSigner = statusSigner
+        self.metrics = metrics
+        self.logger = logger
+    }
+}
+
+/// The request context: the client's address and, once authenticated, its agency.
+public struct ServerContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var remoteAddress: String
+    public var agency: Agency?
+    public var maxUploadSize: Int { 1 << 20 }
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import GRDB
+import LicenceCore
+
+/// A verifying agency (用证部门) registered to use the HTTP API.
+public struct Agency: Sendable, Hashable, Codable {
+    public var code: String
+    public var name: String
+    /// Licence types of conditional sharing (有条件共享) whose details this agency may read.
+    public var grants: [String]
+    public var createdAt: Int64
+    public var revokedAt: Int64?
+
+    public var isActive: Bool { revokedAt == nil }
+
+    public init(code: String, name: String, grants: [String], createdAt: Int64, revokedAt: Int64? = nil) {
+        self.code = code
+        self.name = name
+        self.grants = grants
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// One use of a licence by an agency (用证记录): a verification or a registry read.
+public struct UsageRecord: Sendable, Hashable, Codable {
+    public enum Action: String, Sendable, Hashable, Codable, CaseIterable {
+        case verify, read, holderLookup = "holder_lookup", usageRead = "usage_read"
+    }
+
+    public var agency: String
+    public var licence: String?
+    public var action: Action
+    /// 办事事由, from the `X-Use-Cause` header.
+    public var cause: String?
+    /// The verification outcome, or what a read returned (`details`, `status_only`, `not_found`).
+    public var outcome: String
+    public var at: Int64
+
+    public init(agency: String, licence: String?, action: Action, cause: String?, outcome: String, at: Int64) {
+        self.agency = agency
+        self.licence = licence
+        self.action = action
+        self.cause = cause
+        self.outcome = outcome
+        self.at = at
+    }
+}
+
+/// Counts of usage records since a time, per agency and per licence type.
+public struct UsageStatistics: Sendable, Hashable, Codable {
+    public struct Count: Sendable, Hashable, Codable {
+        public var code: String
+        public var name: String
+        public var count: Int
+    }
+
+    public var perAgency: [Count]
+    public var perType: [Count]
+}
+
+/// Agencies and usage records: the part of the registry the HTTP service needs for access control.
+public protocol AgencyRegistry: Sendable {
+    /// Registers an agency; `keyHash` is the SHA-256 of its API key (the key itself is never stored).
+    func addAgency(_ agency: Agency, keyHash: [UInt8]) throws(RegistryError)
+    func agencies() throws(RegistryError) -> [Agency]
+    /// Revokes an agency's key; its next request is refused.
+    func revokeAgency(code: String, now: Int64) throws(RegistryError) -> Agency
+    /// The active agency whose key hashes to `keyHash`.
+    func agency(keyHash: [UInt8]) throws(RegistryError) -> Agency?
+
+    func recordUsage(_ records: [UsageRecord]) throws(RegistryError)
+    func usage(licenceID: String?, agencyCode: String?, limit: Int) throws(RegistryError) -> [UsageRecord]
+    func usageStatistics(since: Int64) throws(RegistryError) -> UsageStatistics
+    /// Deletes usage records older than `before`; returns how many.
+    func purgeUsage(before: Int64) throws(RegistryError) -> Int
+}
+
+extension SQLiteRegistry: AgencyRegistry {
+    public func addAgency(_ agency: Agency, keyHash: [UInt8]) throws(RegistryError) {
+        try access {
+            try pool.write { db in
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM agency WHERE code = ?", arguments: [agency.code]) == true {
+                    throw RegistryError(.conflict, "agency \(agency.code) already exists")
+                }
+                try db.execute(sql: "INSERT INTO agency (name, code, key_hash, grants, created_at) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [agency.name, agency.code, Data(keyHash), try JSONText.encode(agency.grants), agency.createdAt])
+            }
+        }
+    }
+
+    public func agencies() throws(RegistryError) -> [Agency] {
+        try access { try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM agency ORDER BY code").map(Self.agency(from:)) } }
+    }
+
+    public func revokeAgency(code: String, now: Int64) throws(RegistryError) -> Agency {
+        try access {
+            try pool.write { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM agency WHERE code = ?", arguments: [code]) else {
+                    throw RegistryError(.notFound, "no agency \(code); `elicence agencies list` shows them")
+                }
+                var agency = try Self.agency(from: row)
+                guard agency.revokedAt == nil else { throw RegistryError(.conflict, "agency \(code) is already revoked") }
+                try db.execute(sql: "UPDATE agency SET revoked_at = ? WHERE code = ?", arguments: [now, code])
+                agency.revokedAt = now
+                return agency
+            }
+        }
+    }
+
+    public func agency(keyHash: [UInt8]) throws(RegistryError) -> Agency? {
+        try access {
+            try pool.read { db in
+                try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM agency WHERE key_hash = ? AND revoked_at IS NULL"),
+                                 arguments: [Data(keyHash)]).map(Self.agency(from:))
+            }
+        }
+    }
+
+    static func agency(from row: Row) throws -> Agency {
+        Agency(code: row["code"], name: row["name"], grants: try JSONText.decode([String].self, row["grants"]),
+               createdAt: row["created_at"], revokedAt: row["revoked_at"])
+    }
+
+    public func recordUsage(_ records: [UsageRecord]) throws(RegistryError) {
+        guard !records.isEmpty else { return }
+        try access {
+            try pool.write { db in
+                let insert = try db.cachedStatement(sql: """
+                    INSERT INTO usage_record (agency_id, licence_id, action, cause, outcome, at)
+                    VALUES ((SELECT id FROM agency WHERE code = ?), ?, ?, ?, ?, ?)
+                    """)
+                for record in records {
+                    try insert.execute(arguments: [record.agency, record.licence, record.action.rawValue, record.cause,
+                                                   record.outcome, record.at])
+                }
+            }
+        }
+    }
+
+    public func usage(licenceID: String?, agencyCode: String?, limit: Int) throws(RegistryError) -> [UsageRecord] {
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let licenceID {
+            conditions.append("u.licence_id = ?")
+            arguments.append(licenceID)
+        }
+        if let agencyCode {
+            conditions.append("a.code = ?")
+            arguments.append(agencyCode)
+        }
+        arguments.append(limit)
+        let sql = """
+            SELECT a.code AS agency, u.licence_id, u.action, u.cause, u.outcome, u.at FROM usage_record u
+            JOIN agency a ON a.id = u.agency_id \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+            ORDER BY u.at DESC, u.id DESC LIMIT ?
+            """
+        let bound = StatementArguments(arguments)
+        return try access {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: sql, arguments: bound).map { row in
+                    UsageRecord(agency: row["agency"], licence: row["licence_id"],
+                                action: UsageRecord.Action(rawValue: row["action"]) ?? .read, cause: row["cause"],
+                                outcome: row["outcome"], at: row["at"])
+                }
+            }
+        }
+    }
+
+    public func usageStatistics(since: Int64) throws(RegistryError) -> UsageStatistics {
+        try access {
+            try pool.read { db in
+                let perAgency = try Row.fetchAll(db, sql: """
+                    SELECT a.code, a.name, COUNT(*) AS n FROM usage_record u JOIN agency a ON a.id = u.agency_id
+                    WHERE u.at >= ? GROUP BY a.id ORDER BY n DESC, a.code
+                    """, arguments: [since]).map { UsageStatistics.Count(code: $0["code"], name: $0["name"], count: $0["n"]) }
+                let perType = try Row.fetchAll(db, sql: """
+                    SELECT l.type_code AS code, l.type_name AS name, COUNT(*) AS n FROM usage_record u
+                    JOIN licence l ON l.id = u.licence_id WHERE u.at >= ? GROUP BY l.type_code ORDER BY n DESC, l.type_code
+                    """, arguments: [since]).map { UsageStatistics.Count(code: $0["code"], name: $0["name"], count: $0["n"]) }
+                return UsageStatistics(perAgency: perAgency, perType: perType)
+            }
+        }
+    }
+
+    public func purgeUsage(before: Int64) throws(RegistryError) -> Int {
+        try access {
+            try pool.write { db in
+                try db.execute(sql: "DELETE FROM usage_record WHERE at < ?", arguments: [before])
+                return db.changesCount
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import LicenceCore
+import LicenceCrypto
+import LicenceServer
+import LicenceStore
+import Logging
+import Metrics
+import Prometheus
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP service: verification API, registry API, status lists, trust list, service-window page.",
+        discussion: """
+            --demo builds a fresh demonstration registry under ./data/demo (wiped at each start) with demo keys, \
+            licence types, a few hundred sample licences and a demo agency key, and serves it; it never touches \
+            ./Keys or the default database. SIGTERM or SIGINT stops the service gracefully.
+            """
+    )
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on.")
+    var port: Int = 8080
+    @Flag(help: "Serve a freshly built demonstration registry under ./data/demo.")
+    var demo = false
+    @Option(help: "Verifications per minute allowed to one anonymous client address (0: no limit).")
+    var anonymousRate: Int = 60
+    @Option(help: "Most tokens in one batch verification.")
+    var maxBatch: Int = 1000
+    @Option(help: "Days usage records are kept.")
+    var usageRetentionDays: Int = 180
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    @OptionGroup var keys: KeyOptions
+    @OptionGroup var registry: RegistryOptions
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+        guard anonymousRate >= 0 else { throw ValidationError("--anonymous-rate must be 0 or more") }
+        guard (1...100_000).contains(maxBatch) else { throw ValidationError("--max-batch must be from 1 to 100000") }
+        guard (1...3650).contains(usageRetentionDays) else { throw ValidationError("--usage-retention-days must be from 1 to 3650") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
+    }
+
+    func run() async throws {
+        var keyStore = keys.store
+        var databasePath = registry.database
+        var passphrase = try keys.passphrase()
+        if demo {
+            let built = try DemoRegistry(directory: "./data/demo", publicURL: "http://\(host):\(port)").build()
+            keyStore = KeyStore(directory: built.keys)
+            databasePath = built.database
+            passphrase = nil
+            built.printSummary(host: host, port: port)
+        }
+        let store: SQLiteRegistry
+        do { store = try SQLiteRegistry(path: databasePath) } catch { throw CLIError.map(registry: error) }
+        let statusSigner: (any Signer)? = try {
+            guard let entry = try? keyStore.activeKey(role: .status) else { return nil }
+            return try keyStore.privateKey(for: entry, passphrase: passphrase).signer
+        }()
+
+        // Process-wide logging and metrics are set up here only, never in tests.
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        var logger = Logger(label: "elicence")
+        logger.logLevel = level
+        if statusSigner == nil {
+            logger.warning("no active status key in \(keyStore.directory): /v1/status-lists answers 503")
+        }
+
+        var settings = ServerSettings()
+        settings.host = host
+        settings.port = port
+        settings.anonymousVerificationsPerMinute = anonymousRate
+        settings.maxBatch = maxBatch
+        settings.usageRetentionDays = usageRetentionDays
+        let app = try buildApplication(ServerDependencies(settings: settings, registry: store, keys: keyStore,
+                                                          statusSigner: statusSigner, metrics: metrics, logger: logger))
+        try await app.runService()
+    }
+}

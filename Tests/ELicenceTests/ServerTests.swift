@@ -1,0 +1,231 @@
+import Foundation
+import LicenceCore
+import TestSupport
+import Testing
+
+/// A demo server (`serve --demo` in a directory of its own) and what the demo printed.
+struct DemoServer {
+    let server: ServerProcess
+    let agencyKey: String
+    var database: String { server.directory.file("data/demo/registry.sqlite") }
+    var keys: String { server.directory.file("data/demo/keys") }
+    var auth: [String: String] { ["Authorization": "Bearer \(agencyKey)"] }
+
+    init(_ arguments: [String] = []) throws {
+        server = try ServerProcess(["--demo"] + arguments)
+        let line = try #require(server.log().split(separator: "\n").first { $0.contains("Demo agency key") })
+        agencyKey = String(try #require(line.split(separator: " ").last))
+    }
+
+    /// Licences of the demo registry, as `list --json` prints them.
+    func licences(_ filter: [String] = []) throws -> [[String: Any]] {
+        let result = try run(Paths.elicence, ["list", "--json", "--database", database] + filter)
+        return result.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    func licence(status: String, type: String = "11100000000013338W011") throws -> (id: String, token: String) {
+        let record = try #require(try licences(["--status", status, "--type", type]).first)
+        return (record["id"] as! String, record["token"] as! String)
+    }
+
+    func verify(_ token: String, headers: [String: String] = [:]) throws -> [String: Any] {
+        let answer = try server.request("POST", "/v1/verify", json: ["token": token], headers: headers)
+        #expect(answer.status == 200, "\(answer)")
+        return answer.json
+    }
+
+    func cli(_ arguments: [String]) throws -> ProcessResult {
+        try run(Paths.elicence, arguments + ["--database", database])
+    }
+}
+
+@Suite(.serialized) struct ServerTests {
+    @Test func everyDocumentedRouteIsServed() throws {
+        let demo = try DemoServer()
+        let spec = try demo.server.request("GET", "/openapi.json")
+        #expect(spec.status == 200)
+        #expect(spec.json["openapi"] as? String == "3.1.0")
+        let paths = try #require(spec.json["paths"] as? [String: [String: Any]])
+        let routes: [(String, String)] = [
+            ("get", "/"), ("post", "/v1/verify"), ("post", "/v1/verify/batch"), ("get", "/v1/licences/{id}"),
+            ("get", "/v1/licences/{id}/usage"), ("post", "/v1/holders/licences"), ("get", "/v1/status-lists/{n}"),
+            ("get", "/v1/trust-list"), ("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"), ("get", "/openapi.json"),
+        ]
+        let (id, token) = try demo.licence(status: "valid")
+        for (method, path) in routes {
+            #expect(paths[path]?[method] != nil, "\(method) \(path) is not in /openapi.json")
+            let concrete = path.replacingOccurrences(of: "{id}", with: id).replacingOccurrences(of: "{n}", with: "0")
+            let body: Any? = method == "post" ? ["token": token, "tokens": [token], "holderCode": "91350100MA10000034"] : nil
+            let answer = try demo.server.request(method.uppercased(), concrete, json: body, headers: demo.auth)
+            #expect(answer.status == 200, "\(method) \(concrete): \(answer)")
+        }
+        #expect(paths.count == routes.count, "the document lists routes the test does not know: \(paths.keys.sorted())")
+    }
+
+    @Test func verificationAnswersFollowTheDesign() throws {
+        let demo = try DemoServer()
+        let valid = try demo.verify(try demo.licence(status: "valid").token)
+        #expect(valid["valid"] as? Bool == true && valid["outcome"] as? String == "valid")
+        #expect(valid["statusChecked"] as? Bool == true)
+        #expect((valid["message"] as? [String: String])?["zh"] == "证照有效。")
+        #expect((valid["licence"] as? [String: Any])?["typeName"] as? String == "营业执照")
+        #expect(try demo.verify(try demo.licence(status: "revoked").token)["outcome"] as? String == "revoked")
+        #expect(try demo.verify(try demo.licence(status: "suspended").token)["outcome"] as? String == "suspended")
+        let garbage = try demo.verify("not a licence")
+        #expect(garbage["valid"] as? Bool == false && garbage["outcome"] as? String == "malformed" && garbage["layer"] as? String == "prefix")
+
+        // Signed with a trusted key but never issued into the registry.
+        let file = try demo.server.directory.write("licence.json", CLI.businessLicence)
+        let signed = try run(Paths.elicence, ["sign", file, "--keys", demo.keys, "--alg", "sm2"])
+        #expect(signed.status == 0, "\(signed)")
+        let unknown = try demo.verify(signed.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(unknown["outcome"] as? String == "unknown_licence")
+    }
+
+    @Test func aStatusChangeFromTheCommandLineIsSeenByTheNextVerification() throws {
+        let demo = try DemoServer()
+        let (id, token) = try demo.licence(status: "valid")
+        #expect(try demo.verify(token)["outcome"] as? String == "valid")
+        for (command, outcome) in [("suspend", "suspended"), ("reinstate", "valid"), ("revoke", "revoked")] {
+            let changed = try demo.cli([command, id, "--reason", "测试 \(command)"])
+            #expect(changed.status == 0, "\(changed)")
+            #expect(try demo.verify(token)["outcome"] as? String == outcome, "after \(command)")
+        }
+    }
+
+    @Test func agenciesAndSharingLevels() throws {
+        let demo = try DemoServer()
+        let (id, token) = try demo.licence(status: "valid")
+        #expect(try demo.server.request("POST", "/v1/verify/batch", json: ["tokens": [token]]).status == 401)
+        let wrongKey = try demo.server.request("POST", "/v1/verify", json: ["token": token], headers: ["Authorization": "Bearer elk_0"])
+        #expect(wrongKey.status == 401 && wrongKey.headers["content-type"] == "application/problem+json")
+
+        let revokedToken = try demo.licence(status: "revoked").token
+        let batch = try demo.server.request("POST", "/v1/verify/batch", json: ["tokens": [token, "junk", revokedToken, token]],
+                                            headers: demo.auth)
+        let outcomes = (batch.json["results"] as? [[String: Any]])?.map { $0["outcome"] as? String }
+        #expect(outcomes == ["valid", "malformed", "revoked", "valid"])
+
+        // Unconditional sharing: details. Conditional: details only with a grant. None: valid or not only.
+        let business = try demo.server.request("GET", "/v1/licences/\(id)", headers: demo.auth).json
+        #expect(business["detailsShared"] as? Bool == true && business["licence"] != nil && business["valid"] as? Bool == true)
+        let food = try demo.licence(status: "valid", type: "11100000000013338W021")
+        #expect(try demo.server.request("GET", "/v1/licences/\(food.id)", headers: demo.auth).json["detailsShared"] as? Bool == true)
+        let driving = try #require(try demo.licences(["--status", "valid"]).first { ($0["typeName"] as? String) == "机动车驾驶证" })
+        let drivingRead = try demo.server.request("GET", "/v1/licences/\(driving["id"] as! String)", headers: demo.auth).json
+        #expect(drivingRead["detailsShared"] as? Bool == false && drivingRead["licence"] == nil)
+        #expect(drivingRead["valid"] as? Bool == true && drivingRead["sharing"] as? String == "none")
+
+        // A new agency without grants sees no conditional details; a revoked one is refused at once.
+        let added = try demo.cli(["agencies", "add", "--code", "11350000003591037R", "--name", "福州市市场监督管理局"])
+        #expect(added.status == 0, "\(added)")
+        let key = try #require(added.stdout.split(separator: "\n").first { $0.hasPrefix("API key") }?.split(separator: " ").last)
+        let other = ["Authorization": "Bearer \(key)"]
+        #expect(try demo.server.request("GET", "/v1/licences/\(food.id)", headers: other).json["detailsShared"] as? Bool == false)
+        let holder = try demo.server.request("POST", "/v1/holders/licences",
+                                             json: ["holderCode": (business["licence"] as! [String: Any])["holder"].map { ($0 as! [String: Any])["code"] as! String }!],
+                                             headers: other)
+        #expect((holder.json["licences"] as? [Any])?.isEmpty == false, "\(holder)")
+        #expect(try demo.cli(["agencies", "revoke", "11350000003591037R"]).status == 0)
+        #expect(try demo.server.request("GET", "/v1/licences/\(id)", headers: other).status == 401)
+        let listed = try demo.cli(["agencies", "list"])
+        #expect(listed.stdout.contains("revoked") && !listed.stdout.contains(String(key)))
+    }
+
+    @Test func usageRecordsAreWrittenAndShown() throws {
+        let demo = try DemoServer()
+        let (id, token) = try demo.licence(status: "valid")
+        let cause = ["X-Use-Cause": "%E4%BC%81%E4%B8%9A%E5%BC%80%E5%8A%9E"]  // 企业开办
+        _ = try demo.verify(token, headers: demo.auth.merging(cause) { a, _ in a })
+        _ = try demo.server.request("GET", "/v1/licences/\(id)", headers: demo.auth.merging(cause) { a, _ in a })
+        _ = try demo.verify(token)  // anonymous: no record
+        let usage = try demo.server.request("GET", "/v1/licences/\(id)/usage", headers: demo.auth)
+        let records = try #require(usage.json["records"] as? [[String: Any]])
+        #expect(Set(records.compactMap { $0["action"] as? String }) == ["verify", "read"])
+        #expect(records.allSatisfy { $0["cause"] as? String == "企业开办" })
+
+        let printed = try demo.cli(["usage", "--licence", id])
+        #expect(printed.status == 0 && printed.stdout.contains("企业开办") && printed.stdout.contains("verify"))
+        let stats = try demo.cli(["stats", "--json"])
+        let perType = (try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])?["perType"] as? [[String: Any]]
+        #expect(perType?.first?["name"] as? String == "营业执照")
+
+        // Records still pending at shutdown are written before the server exits.
+        _ = try demo.verify(token, headers: demo.auth)
+        #expect(demo.server.terminate() == 0)
+        let after = try demo.cli(["usage", "--licence", id, "--json"])
+        let count = (try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [Any])?.count
+        #expect(count == 4, "\(after)")  // 2 verifications, 1 read, 1 usage read
+    }
+
+    @Test func badRequestsAreProblemsAndLimitsHold() throws {
+        let demo = try DemoServer(["--max-batch", "3", "--anonymous-rate", "5"])
+        func problem(_ answer: HTTPResult, _ status: Int, _ type: String) {
+            #expect(answer.status == status, "\(answer)")
+            #expect(answer.headers["content-type"] == "application/problem+json")
+            #expect(answer.json["type"] as? String == "urn:elicence:problem:\(type)", "\(answer)")
+            #expect((answer.json["message"] as? [String: String])?["zh"]?.isEmpty == false)
+        }
+        problem(try demo.server.request("POST", "/v1/verify", body: Data("{\"token\": ".utf8), headers: demo.auth), 400, "invalid-json")
+        problem(try demo.server.request("POST", "/v1/verify", json: ["tokens": []], headers: demo.auth), 422, "invalid-request")
+        problem(try demo.server.request("POST", "/v1/verify", body: Data(repeating: 0x20, count: 2 << 20), headers: demo.auth),
+                413, "body-too-large")
+        problem(try demo.server.request("POST", "/v1/verify/batch", json: ["tokens": ["a", "b", "c", "d"]], headers: demo.auth),
+                413, "batch-too-large")
+        problem(try demo.server.request("GET", "/v1/nothing"), 404, "not-found")
+        let wrongMethod = try demo.server.request("DELETE", "/v1/trust-list")
+        problem(wrongMethod, 405, "method-not-allowed")
+        #expect(wrongMethod.headers["allow"] == "GET")
+        problem(try demo.server.request("GET", "/v1/licences/1.2.156.3005.2.x", headers: demo.auth), 404, "not-found")
+
+        // Anonymous callers are limited per address; agencies are not.
+        let statuses = try (0..<7).map { _ in try demo.server.request("POST", "/v1/verify", json: ["token": "x"]).status }
+        #expect(statuses.prefix(5).allSatisfy { $0 == 200 } && statuses.last == 429, "\(statuses)")
+        #expect(try demo.server.request("POST", "/v1/verify", json: ["token": "x"], headers: demo.auth).status == 200)
+    }
+
+    @Test func operationsEndpoints() throws {
+        let demo = try DemoServer()
+        _ = try demo.verify(try demo.licence(status: "revoked").token)
+        #expect(try demo.server.request("GET", "/readyz").status == 200)
+        let metrics = try demo.server.request("GET", "/metrics").text
+        #expect(metrics.contains("elicence_verifications_total{outcome=\"revoked\"} 1"))
+        #expect(metrics.contains("http_server_request_duration"))
+
+        // The served status list is signed by a key of the served trust list and agrees with the registry.
+        let trust = try demo.server.request("GET", "/v1/trust-list")
+        let trustFile = try demo.server.directory.write("served/trust-list.json", trust.text)
+        let list = try demo.server.request("GET", "/v1/status-lists/0")
+        #expect(list.headers["content-type"] == "application/statuslist+cwt")
+        let listFile = demo.server.directory.file("served/list.cwt")
+        try list.body.write(to: URL(fileURLWithPath: listFile))
+        let revoked = try demo.licence(status: "revoked").token
+        let offline = try run(Paths.elicence, ["verify", revoked, "--keys", (trustFile as NSString).deletingLastPathComponent,
+                                               "--status-list", listFile, "--json"])
+        #expect(offline.status == 1 && offline.stdout.contains("\"outcome\" : \"revoked\""), "\(offline)")
+        #expect(try demo.server.request("GET", "/v1/status-lists/99").status == 404)
+        #expect(demo.server.log().contains("hb.request.id="))
+    }
+
+    @Test func theServiceWindowPageInABrowser() throws {
+        let demo = try DemoServer()
+        let page = try demo.server.request("GET", "/")
+        #expect(page.status == 200 && page.text.contains("电子证照核验"))
+        #expect(!page.text.contains("http://") && !page.text.contains("https://"), "the page loads nothing from elsewhere")
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let browser = try #require(chromium, "Chromium is not installed; Tools/bootstrap --test installs it")
+        let cases = [(try demo.licence(status: "valid").token, "valid", "有效"), (try demo.licence(status: "revoked").token, "revoked", "吊销"),
+                     ("EL1:GARBAGE", "malformed", "无法识别")]
+        for (token, outcome, words) in cases {
+            let query = token.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let dom = try run(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                        "--user-data-dir=\(demo.server.directory.file("chromium"))",
+                                        "--virtual-time-budget=10000", "--dump-dom", "\(demo.server.baseURL)/?token=\(query)"],
+                              timeout: 120)
+            #expect(dom.stdout.contains("data-outcome=\"\(outcome)\""), "\(outcome): \(dom.stdout.suffix(800)) \(dom.stderr.suffix(400))")
+            #expect(dom.stdout.contains(words))
+        }
+    }
+}
