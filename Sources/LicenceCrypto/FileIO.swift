@@ -77,7 +77,7 @@ public enum FileIO {
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t) throws(FileError) {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw FileError(message: "cannot create \(temporary): \(errnoText())") }
+        guard fd >= 0 else { throw FileError(message: "cannot write \(path): \(errnoText())") }
         do throws(FileError) {
             try writeAll(fd, bytes, path: temporary)
             guard fsync(fd) == 0 else { throw FileError(message: "cannot sync \(temporary): \(errnoText())") }

@@ -161,7 +161,10 @@ public struct KeyStore: Sendable {
             $0.state == .active && $0.role == role && (issuerCode == nil || $0.issuer.code == issuerCode)
                 && (algorithm == nil || $0.alg == algorithm!.name)
         }
-        guard let newest = candidates.max(by: { (Timestamp.parse($0.notBefore) ?? 0) < (Timestamp.parse($1.notBefore) ?? 0) }) else {
+        // Newest by notBefore; of keys made in the same second, the one added last.
+        guard let newest = candidates.enumerated().max(by: {
+            (Timestamp.parse($0.element.notBefore) ?? 0, $0.offset) < (Timestamp.parse($1.element.notBefore) ?? 0, $1.offset)
+        })?.element else {
             var wanted = "an active \(role.rawValue) key"
             if let issuerCode { wanted += " of issuer \(issuerCode)" }
             if let algorithm { wanted += " for \(algorithm.name)" }

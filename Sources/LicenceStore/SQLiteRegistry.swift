@@ -11,9 +11,14 @@ public final class SQLiteRegistry: LicenceRegistry {
     public let path: String
     let pool: DatabasePool
 
-    /// Opens (creating if needed) the registry at `path` and brings its schema up to date.
-    public init(path: String, busyTimeout: TimeInterval = 10) throws(RegistryError) {
+    /// Opens the registry at `path` and brings its schema up to date.
+    /// - Parameter create: create the file when it does not exist; otherwise a missing file is an error
+    ///   (so that a mistyped path is reported, not silently replaced by an empty registry).
+    public init(path: String, create: Bool = true, busyTimeout: TimeInterval = 10) throws(RegistryError) {
         self.path = path
+        if !create && !FileManager.default.fileExists(atPath: path) {
+            throw RegistryError(.invalid, "no registry at \(path); give --database PATH, or create one with `elicence types add`")
+        }
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
@@ -35,7 +40,7 @@ public final class SQLiteRegistry: LicenceRegistry {
             }
             try Self.migrator.migrate(pool)
         } catch {
-            throw RegistryError(.storage, "cannot open the registry at \(path): \(Self.describe(error))")
+            throw RegistryError(.invalid, "cannot open the registry at \(path): \(Self.describe(error))")
         }
     }
 

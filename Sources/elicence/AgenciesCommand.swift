@@ -32,7 +32,7 @@ struct AgenciesCommand: AsyncParsableCommand {
             }
             let name = name.trimmingCharacters(in: .whitespaces)
             guard !name.isEmpty else { throw CLIError.badInput("--name must not be empty") }
-            let store = try registry.open()
+            let store = try registry.open(create: true)
             for grant in grants where try store.type(code: grant.uppercased()) == nil {
                 throw CLIError.badInput("--grant: licence type \(grant) is not in the catalogue")
             }

@@ -161,7 +161,7 @@ struct BatchIssuance {
         try writeReport(errors)
         let seconds = Date().timeIntervalSince(started)
         let rate = seconds > 0 ? Int(Double(issued) / seconds) : issued
-        var summary = "\(path): \(lines.count) lines: issued \(issued), unchanged \(unchanged), failed \(errors.count)"
+        var summary = "\(path): \(lines.count) \(lines.count == 1 ? "line" : "lines"): issued \(issued), unchanged \(unchanged), failed \(errors.count)"
         if issued > 0 { summary += " (\(rate) licences/s)" }
         print(summary)
         if !errors.isEmpty {
@@ -169,7 +169,8 @@ struct BatchIssuance {
                 Terminal.error("\(path) line \(error.line): \(error.field.map { "\($0): " } ?? "")\(error.error)")
             }
             if errors.count > 20 { Terminal.error("… and \(errors.count - 20) more") }
-            throw CLIError(exitCode: CLIError.badInput, message: "\(errors.count) lines failed; every error is in \(reportPath)")
+            throw CLIError(exitCode: CLIError.badInput,
+                           message: "\(errors.count) \(errors.count == 1 ? "line" : "lines") failed; every error is in \(reportPath)")
         }
     }
 

@@ -138,6 +138,7 @@ struct KeyOptions: ParsableArguments {
 extension SignatureAlgorithm: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
     public static var allValueStrings: [String] { ["sm2", "es256", "ed25519"] }
+    public var defaultValueDescription: String { self == .edDSA ? "ed25519" : name.lowercased() }
 }
 
 extension KeyRole: ExpressibleByArgument {}

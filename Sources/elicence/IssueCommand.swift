@@ -89,7 +89,7 @@ struct IssueCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let registry = try registry.open()
+        let registry = try registry.open(create: true)
         let catalogue = Dictionary(try registry.types().map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
         let entry = try keys.store.activeKey(role: .issuer, algorithm: alg, kid: kid)
         let key = try keys.store.privateKey(for: entry, passphrase: try keys.passphrase())
@@ -141,7 +141,7 @@ struct IssueCommand: AsyncParsableCommand {
                 return
             }
             if case .unchanged = outcome {
-                Terminal.warning("licence \(stored.licence.number) was issued before with the same content; nothing was written")
+                Terminal.warning("licence \(stored.licence.number) was issued before with the same content (now \(stored.status.rawValue)); nothing was written")
             }
             print(stored.id)
             print(stored.token)

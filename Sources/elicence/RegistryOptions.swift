@@ -9,11 +9,12 @@ struct RegistryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The registry's SQLite file.", valueName: "PATH"))
     var database: String = "./data/elicence.sqlite"
 
-    func open() throws -> SQLiteRegistry {
+    /// Opens the registry; only commands that add to it (`create`) may create the file.
+    func open(create: Bool = false) throws -> SQLiteRegistry {
         if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
             throw CLIError.badInput("--database: PostgreSQL registries are not supported by this build; give a SQLite file path")
         }
-        return try SQLiteRegistry(path: database)
+        return try SQLiteRegistry(path: database, create: create)
     }
 }
 

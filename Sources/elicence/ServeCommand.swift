@@ -57,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
             built.printSummary(host: host, port: port)
         }
         let store: SQLiteRegistry
-        do { store = try SQLiteRegistry(path: databasePath) } catch { throw CLIError.map(registry: error) }
+        do { store = try SQLiteRegistry(path: databasePath, create: demo) } catch { throw CLIError.map(registry: error) }
         let statusSigner: (any Signer)? = try {
             guard let entry = try? keyStore.activeKey(role: .status) else { return nil }
             return try keyStore.privateKey(for: entry, passphrase: passphrase).signer

@@ -57,7 +57,6 @@ struct SignCommand: AsyncParsableCommand {
         let token = try LicenceToken.sign(claims, with: key.signer)
         if json {
             var output = LicenceJSON(claims: claims)
-            output.status = .valid
             output.token = token
             try Terminal.printJSON(output)
         } else {

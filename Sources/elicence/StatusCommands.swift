@@ -68,9 +68,7 @@ struct ShowCommand: AsyncParsableCommand {
         }
         let history = try registry.statusEvents(licenceID: id)
         if json {
-            var licence = LicenceJSON(stored)
-            licence.statusList = try? LicenceToken.decode(stored.token).claims.status
-            try Terminal.printJSON(Shown(licence: licence, history: history))
+            try Terminal.printJSON(Shown(licence: LicenceJSON(stored), history: history))
             return
         }
         let licence = stored.licence
@@ -177,7 +175,7 @@ struct StatusListCommand: AsyncParsableCommand {
             for snapshot in lists {
                 let token = StatusListToken(uri: snapshot.uri, issuedAt: now, expires: now + validHours * 3600, ttl: ttl,
                                             list: snapshot.list)
-                let path = out + "/status-list-\(snapshot.number).cwt"
+                let path = (out.hasSuffix("/") ? String(out.dropLast()) : out) + "/status-list-\(snapshot.number).cwt"
                 do { try FileIO.writeAtomically(try token.signed(with: signer), to: path, mode: 0o644) } catch let error as FileError {
                     throw CLIError.badInput("--out: \(error.message)")
                 }

@@ -55,9 +55,10 @@ struct TypesCommand: AsyncParsableCommand {
                 fields: fields.map { $0.hasSuffix("?") ? .init(name: String($0.dropLast()), required: false) : .init(name: $0) },
                 disclosed: disclosed, validityYears: validityYears)
             do { try type.validate(allowBadChecksum: allowBadChecksum) } catch {
-                throw CLIError.badInput("--\(error.field ?? "code"): \(error.message)")
+                let option = ["validityYears": "validity-years"][error.field ?? "code"] ?? error.field ?? "code"
+                throw CLIError.badInput("--\(option): \(error.message)")
             }
-            try registry.open().addType(type, now: SystemClock().now)
+            try registry.open(create: true).addType(type, now: SystemClock().now)
             print("Added licence type \(type.code) \(type.name)")
         }
     }

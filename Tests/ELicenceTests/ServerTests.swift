@@ -132,6 +132,16 @@ struct DemoServer {
         #expect(try demo.server.request("GET", "/v1/licences/\(id)", headers: other).status == 401)
         let listed = try demo.cli(["agencies", "list"])
         #expect(listed.stdout.contains("revoked") && !listed.stdout.contains(String(key)))
+
+        // Bad input to the agency commands.
+        for (arguments, message) in [(["agencies", "add", "--code", "11350000003591037A", "--name", "x"], "expected R"),
+                                     (["agencies", "add", "--code", "11350000003591037R", "--name", "again"], "already exists"),
+                                     (["agencies", "add", "--code", "11430000006122244L", "--name", "x", "--grant", "X1"], "--grant"),
+                                     (["agencies", "revoke", "11430000006122244L"], "no agency"),
+                                     (["usage"], "exactly one of"), (["stats", "--since", "2026-02-30"], "--since")] {
+            let result = try demo.cli(arguments)
+            #expect(result.status == 2 && result.stderr.contains(message), "\(arguments): \(result)")
+        }
     }
 
     @Test func usageRecordsAreWrittenAndShown() throws {

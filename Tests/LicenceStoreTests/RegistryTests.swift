@@ -75,10 +75,17 @@ struct RegistrySchemaTests {
         #expect(try reopened.types() == [RegistryFixture.businessLicence])
     }
 
-    @Test func unopenablePathIsAStorageError() {
+    @Test func unopenableOrMissingRegistriesAreRefused() throws {
         #expect {
             _ = try SQLiteRegistry(path: "/proc/no-such-dir/registry.sqlite")
-        } throws: { ($0 as? RegistryError)?.code == .storage }
+        } throws: { ($0 as? RegistryError)?.code == .invalid }
+        let dir = TemporaryDirectory()
+        #expect {
+            _ = try SQLiteRegistry(path: dir.file("missing.sqlite"), create: false)
+        } throws: { ($0 as? RegistryError)?.message.contains("no registry at") == true }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("missing.sqlite")))
+        let notADatabase = try dir.write("text.sqlite", "just text, not SQLite")
+        #expect(throws: RegistryError.self) { try SQLiteRegistry(path: notADatabase, create: false) }
     }
 }
 
@@ -284,5 +291,41 @@ struct StatusListCodecTests {
         for (index, value) in [1, 2, 0, 3, 0, 1, 0, 1, 1, 2, 3, 3].enumerated() { list[index] = UInt8(value) }
         #expect(list.bytes == [0xc9, 0x44, 0xf9])
         #expect(list[3] == 3 && list[9] == 2)
+    }
+}
+
+struct AgencyRegistryTests {
+    @Test func agenciesKeysAndUsageRecords() throws {
+        let fixture = try RegistryFixture()
+        let registry = fixture.registry
+        let stored = try fixture.issueOne(RegistryFixture.licence())
+        let agency = Agency(code: "11350100MB0000456D", name: "福州市行政服务中心", grants: ["11100000000013338W011"], createdAt: 100)
+        let hash = Array(repeating: UInt8(7), count: 32)
+        try registry.addAgency(agency, keyHash: hash)
+        #expect(throws: RegistryError.self) { try registry.addAgency(agency, keyHash: Array(repeating: 8, count: 32)) }
+        #expect(try registry.agency(keyHash: hash) == agency)
+        #expect(try registry.agency(keyHash: Array(repeating: 9, count: 32)) == nil)
+
+        let id = stored.id.description
+        try registry.recordUsage([
+            UsageRecord(agency: agency.code, licence: id, action: .verify, cause: "企业开办", outcome: "valid", at: 1_000),
+            UsageRecord(agency: agency.code, licence: id, action: .read, cause: nil, outcome: "details", at: 2_000),
+            UsageRecord(agency: agency.code, licence: nil, action: .verify, cause: nil, outcome: "malformed", at: 3_000),
+        ])
+        #expect(try registry.usage(licenceID: id, agencyCode: nil, limit: 10).map(\.at) == [2_000, 1_000])
+        #expect(try registry.usage(licenceID: nil, agencyCode: agency.code, limit: 2).count == 2)
+        let statistics = try registry.usageStatistics(since: 1_500)
+        #expect(statistics.perAgency.map(\.count) == [2])
+        #expect(statistics.perType.map(\.name) == ["营业执照"] && statistics.perType.first?.count == 1)
+
+        // Retention: records before the cutoff go, the rest stay.
+        #expect(try registry.purgeUsage(before: 2_500) == 2)
+        #expect(try registry.usage(licenceID: nil, agencyCode: agency.code, limit: 10).map(\.at) == [3_000])
+
+        let revoked = try registry.revokeAgency(code: agency.code, now: 4_000)
+        #expect(revoked.revokedAt == 4_000)
+        #expect(try registry.agency(keyHash: hash) == nil)
+        #expect(throws: RegistryError.self) { try registry.revokeAgency(code: agency.code, now: 5_000) }
+        #expect(throws: RegistryError.self) { try registry.revokeAgency(code: "11430000006122244L", now: 5_000) }
     }
 }
