@@ -23,6 +23,11 @@ public struct VerificationReport: Sendable, Codable, Hashable {
         statusChecked = result.statusChecked
         kid = result.kid.map { Hex.encode($0) }
         alg = result.algorithm?.name
-        licence = result.claims.map(LicenceJSON.init(claims:))
+        // The data of a token is shown only when a trusted key vouches for it: a forged or tampered
+        // token must not put its invented holder on a clerk's screen.
+        switch result.outcome {
+        case .unknownKey, .badSignature, .issuerMismatch, .keyCompromised, .malformed: licence = nil
+        default: licence = result.signingKey == nil ? nil : result.claims.map(LicenceJSON.init(claims:))
+        }
     }
 }

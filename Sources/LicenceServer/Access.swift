@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import Hummingbird
 import LicenceCore
@@ -37,18 +40,37 @@ public enum AgencyKey {
     public static func hash(_ key: String) -> [UInt8] { Array(SHA256.hash(data: Array(key.utf8))) }
 }
 
-/// A token bucket per client address for anonymous verifications.
+/// A token bucket per client for anonymous verifications. A client is its address (an IPv6 client
+/// by its /64, which one host may own whole); behind a trusted proxy, the address the proxy put last
+/// in `X-Forwarded-For`. Memory is bounded: when there are too many clients, idle ones are dropped.
 final class RateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
         var updated: ContinuousClock.Instant
     }
 
+    static let maxClients = 50_000
     private let perMinute: Int
+    private let trustedProxies: Set<String>
     private let buckets = Mutex<[String: Bucket]>([:])
 
-    init(perMinute: Int) {
+    init(perMinute: Int, trustedProxies: Set<String> = []) {
         self.perMinute = perMinute
+        self.trustedProxies = trustedProxies
+    }
+
+    /// The client a request counts against.
+    func client(remoteAddress: String, forwardedFor: String?) -> String {
+        var address = remoteAddress
+        if trustedProxies.contains(remoteAddress), let forwarded = forwardedFor?.split(separator: ",").last {
+            address = forwarded.trimmingCharacters(in: .whitespaces)
+        }
+        var ipv6 = in6_addr()
+        if address.contains(":"), inet_pton(AF_INET6, address, &ipv6) == 1 {
+            let bytes = withUnsafeBytes(of: ipv6) { Array($0.prefix(8)) }
+            return Hex.encode(bytes) + "::/64"
+        }
+        return address
     }
 
     /// Takes one token for `client`; returns the seconds to wait when none is left.
@@ -56,12 +78,22 @@ final class RateLimiter: Sendable {
         guard perMinute > 0 else { return nil }
         let now = ContinuousClock.now
         let rate = Double(perMinute) / 60
+        func refilled(_ bucket: Bucket) -> Double {
+            let elapsed = now - bucket.updated
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            return min(Double(perMinute), bucket.tokens + seconds * rate)
+        }
         return buckets.withLock { buckets in
-            if buckets.count > 100_000 { buckets.removeAll(keepingCapacity: true) }  // bounded memory under attack
+            if buckets.count >= Self.maxClients {
+                // A full bucket holds nothing worth keeping; then the longest idle go.
+                buckets = buckets.filter { refilled($0.value) < Double(perMinute) }
+                if buckets.count >= Self.maxClients / 2 {
+                    let keep = buckets.sorted { $0.value.updated > $1.value.updated }.prefix(Self.maxClients / 2)
+                    buckets = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
+                }
+            }
             var bucket = buckets[client] ?? Bucket(tokens: Double(perMinute), updated: now)
-            let elapsed = Double((now - bucket.updated).components.seconds)
-                + Double((now - bucket.updated).components.attoseconds) / 1e18
-            bucket.tokens = min(Double(perMinute), bucket.tokens + elapsed * rate)
+            bucket.tokens = refilled(bucket)
             bucket.updated = now
             defer { buckets[client] = bucket }
             guard bucket.tokens >= 1 else { return max(1, Int(((1 - bucket.tokens) / rate).rounded(.up))) }
@@ -72,8 +104,17 @@ final class RateLimiter: Sendable {
 }
 
 extension Request {
-    /// 办事事由 from `X-Use-Cause` (UTF-8 percent-encoded, since header values are ASCII), bounded.
+    /// 办事事由 from `X-Use-Cause` (UTF-8 percent-encoded, since header values are ASCII), bounded,
+    /// without control or format characters (it is printed to operators' terminals later).
     var useCause: String? {
-        headers[HTTPField.Name("X-Use-Cause")!].map { raw in String((raw.removingPercentEncoding ?? raw).prefix(200)) }
+        headers[HTTPField.Name("X-Use-Cause")!].map { raw in
+            let decoded = raw.removingPercentEncoding ?? raw
+            let clean = decoded.unicodeScalars.filter {
+                $0.properties.generalCategory != .control && $0.properties.generalCategory != .format
+            }
+            return String(String.UnicodeScalarView(clean).prefix(200))
+        }
     }
+
+    var forwardedFor: String? { headers[HTTPField.Name("X-Forwarded-For")!] }
 }

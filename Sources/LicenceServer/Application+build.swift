@@ -13,6 +13,7 @@ public func buildApplication(_ dependencies: ServerDependencies) throws -> some 
     let router = buildRouter(dependencies, trust: trust, recorder: recorder)
     return Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: .seconds(30))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "elicence"),
         services: [recorder],
         onServerRunning: { channel in
@@ -25,15 +26,16 @@ public func buildApplication(_ dependencies: ServerDependencies) throws -> some 
 func buildRouter(_ dependencies: ServerDependencies, trust: TrustSource, recorder: UsageRecorder) -> Router<ServerContext> {
     let settings = dependencies.settings
     let router = Router(context: ServerContext.self)
-    router.add(middleware: LogRequestsMiddleware(.info))
+    router.add(middleware: RequestLogMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware(routes: RouteTable.api))
     router.add(middleware: AgencyAuthenticationMiddleware(agencies: dependencies.registry))
 
     let verification = VerificationController(registry: dependencies.registry, trust: trust, recorder: recorder,
-                                              limiter: RateLimiter(perMinute: settings.anonymousVerificationsPerMinute),
+                                              limiter: RateLimiter(perMinute: settings.anonymousVerificationsPerMinute,
+                                                                   trustedProxies: Set(settings.trustedProxies)),
                                               settings: settings)
-    let registry = RegistryController(registry: dependencies.registry, recorder: recorder)
+    let registry = RegistryController(registry: dependencies.registry, recorder: recorder, trust: trust)
     let open = PublicController(registry: dependencies.registry, trust: trust, statusSigner: dependencies.statusSigner,
                                 metrics: dependencies.metrics, settings: settings)
     for route in RouteTable.api.routes {

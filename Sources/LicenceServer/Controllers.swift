@@ -7,6 +7,7 @@ import LicenceStore
 import Metrics
 import NIOCore
 import Prometheus
+import Synchronization
 
 /// JSON in and out.
 enum JSONBody {
@@ -55,7 +56,8 @@ struct VerificationController: Sendable {
     }
 
     func verify(_ request: Request, context: ServerContext) async throws -> Response {
-        if context.agency == nil, let wait = limiter.take(context.remoteAddress) {
+        if context.agency == nil,
+           let wait = limiter.take(limiter.client(remoteAddress: context.remoteAddress, forwardedFor: request.forwardedFor)) {
             throw Problem.rateLimited(retryAfter: wait)
         }
         let body = try await JSONBody.decode(VerifyRequest.self, from: request, limit: 64 * 1024)
@@ -79,9 +81,11 @@ struct VerificationController: Sendable {
         return try JSONBody.response(BatchAnswer(results: results.map(VerificationReport.init)))
     }
 
+    /// The record of one verification. It names the licence only when a trusted key's signature
+    /// vouches for the identifier, so a forged token cannot write into a real licence's history.
     private func usage(_ result: VerificationResult, agency: Agency, cause: String?) -> UsageRecord {
-        UsageRecord(agency: agency.code, licence: result.claims?.identifier.description, action: .verify, cause: cause,
-                    outcome: result.outcome.code, at: WallClock().now)
+        UsageRecord(agency: agency.code, licence: result.signingKey == nil ? nil : result.claims?.identifier.description,
+                    action: .verify, cause: cause, outcome: result.outcome.code, at: WallClock().now)
     }
 }
 
@@ -106,7 +110,12 @@ struct LicenceRead: Encodable {
 
 struct HolderLookupAnswer: Encodable {
     var holderCode: String
+    /// The licences whose details this agency may read.
     var licences: [LicenceRead]
+    /// How many other licences the holder has that are not shared with this agency.
+    var withheld: Int
+    /// More licences exist than one answer lists.
+    var truncated: Bool
 }
 
 struct UsageAnswer: Encodable {
@@ -116,8 +125,10 @@ struct UsageAnswer: Encodable {
 
 /// `GET /v1/licences/{id}`, `POST /v1/holders/licences`, `GET /v1/licences/{id}/usage`.
 struct RegistryController: Sendable {
+    static let maxHolderLicences = 1000
     let registry: SQLiteRegistry
     let recorder: UsageRecorder
+    let trust: TrustSource
 
     func licence(_ request: Request, context: ServerContext) async throws -> Response {
         guard let agency = context.agency else { throw Problem.unauthenticated }
@@ -142,12 +153,21 @@ struct RegistryController: Sendable {
             throw Problem.invalidRequest("holderCode must be a credit code or citizen ID number (8 to 32 letters and digits)")
         }
         let now = WallClock().now
-        let reads = try registry.licences(LicenceFilter(holderCode: code, limit: 1000)).map { try view($0, for: agency, now: now) }
-        recorder.record(reads.map {
-            UsageRecord(agency: agency.code, licence: $0.id, action: .holderLookup, cause: request.useCause,
-                        outcome: $0.detailsShared ? "details" : "status_only", at: now)
-        })
-        return try JSONBody.response(HolderLookupAnswer(holderCode: code, licences: reads))
+        let found = try registry.licences(LicenceFilter(holderCode: code, limit: Self.maxHolderLicences + 1))
+        let reads = try found.prefix(Self.maxHolderLicences).map { try view($0, for: agency, now: now) }
+        // Only licences shared with this agency are listed: a holder number must not reveal, say, a
+        // citizen's unshared licences; the rest are only counted.
+        let shared = reads.filter(\.detailsShared)
+        var records = shared.map {
+            UsageRecord(agency: agency.code, licence: $0.id, action: .holderLookup, cause: request.useCause, outcome: "details", at: now)
+        }
+        if records.isEmpty {
+            records.append(UsageRecord(agency: agency.code, licence: nil, action: .holderLookup, cause: request.useCause,
+                                       outcome: reads.isEmpty ? "none_found" : "none_shared", at: now))
+        }
+        recorder.record(records)
+        return try JSONBody.response(HolderLookupAnswer(holderCode: code, licences: shared, withheld: reads.count - shared.count,
+                                                        truncated: found.count > Self.maxHolderLicences))
     }
 
     func usage(_ request: Request, context: ServerContext) async throws -> Response {
@@ -158,11 +178,11 @@ struct RegistryController: Sendable {
             throw Problem(.forbidden, "not-shared", zh: "本部门无权查看该证照的用证记录。",
                           en: "This agency may not read this licence's usage records.")
         }
-        recorder.flush()
-        let records = try registry.usage(licenceID: id, agencyCode: nil, limit: 1000)
+        // Records still waiting for the once-a-second write are included, newest first.
+        let records = recorder.pendingRecords(licence: id).reversed() + (try registry.usage(licenceID: id, agencyCode: nil, limit: 1000))
         recorder.record(UsageRecord(agency: agency.code, licence: id, action: .usageRead, cause: request.useCause,
                                     outcome: "details", at: WallClock().now))
-        return try JSONBody.response(UsageAnswer(licence: id, records: records))
+        return try JSONBody.response(UsageAnswer(licence: id, records: Array(records.prefix(1000))))
     }
 
     /// What `agency` may see of `stored`.
@@ -177,14 +197,19 @@ struct RegistryController: Sendable {
         }
         let today = CalendarDate(chinaDayOf: now)
         let inPeriod = stored.licence.validFrom <= today && (stored.licence.validUntil.map { today <= $0 } ?? true)
+        // A licence whose key is compromised, or no longer in the trust list, is not valid.
+        let keyTrusted = trust.current.list.keys(kid: Hex.decode(stored.kid) ?? []).contains { $0.state != .compromised }
         return LicenceRead(id: stored.id.description, type: stored.licence.typeCode, typeName: stored.licence.typeName,
-                           status: stored.status, valid: stored.status == .valid && inPeriod, sharing: sharing,
+                           status: stored.status, valid: stored.status == .valid && inPeriod && keyTrusted, sharing: sharing,
                            detailsShared: shared, licence: shared ? LicenceJSON(stored) : nil)
     }
 }
 
 /// Status lists, trust list, health, metrics, documentation and the page.
 struct PublicController: Sendable {
+    /// How long a signed status list is served before it is made again, in seconds.
+    static let statusListReuse: Int64 = 5
+    let statusLists = ShortCache<Int64, [UInt8]?>(lifetime: statusListReuse)
     let registry: SQLiteRegistry
     let trust: TrustSource
     let statusSigner: (any Signer)?
@@ -193,19 +218,21 @@ struct PublicController: Sendable {
 
     func statusList(_ request: Request, context: ServerContext) async throws -> Response {
         guard let number = Int64(try context.parameters.require("n")) else { throw Problem.notFound(request.uri.path) }
-        guard let snapshot = try registry.statusLists().first(where: { $0.number == number }) else {
-            throw Problem.notFound("status list \(number)")
-        }
         guard let signer = statusSigner else {
             throw Problem(.serviceUnavailable, "no-status-key", zh: "服务未配置状态列表签名密钥。",
                           en: "The service has no status-list signing key.")
         }
         let now = WallClock().now
-        let token = StatusListToken(uri: snapshot.uri, issuedAt: now, expires: now + settings.statusListValidity,
-                                    ttl: settings.statusListTTL, list: snapshot.list)
+        // A signed list is reused for a few seconds, so that requests for it cannot keep the server busy.
+        let bytes = try statusLists.value(for: number, now: now) { () throws -> [UInt8]? in
+            guard let snapshot = try registry.statusList(number: number) else { return nil }
+            return try StatusListToken(uri: snapshot.uri, issuedAt: now, expires: now + settings.statusListValidity,
+                                       ttl: settings.statusListTTL, list: snapshot.list).signed(with: signer)
+        }
+        guard let bytes else { throw Problem.notFound("status list \(number)") }
         return Response(status: .ok, headers: [.contentType: StatusListToken.mediaType,
                                                .cacheControl: "max-age=\(settings.statusListTTL)"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: try token.signed(with: signer))))
+                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     func trustList(_ request: Request, context: ServerContext) async throws -> Response {
@@ -246,4 +273,24 @@ struct PublicController: Sendable {
 /// The wall clock, in Unix seconds.
 struct WallClock: LicenceClock {
     var now: Int64 { Int64(Date().timeIntervalSince1970) }
+}
+
+/// Values kept for a few seconds, keyed; bounded by the number of keys callers use.
+final class ShortCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private let lifetime: Int64
+    private let entries = Mutex<[Key: (made: Int64, value: Value)]>([:])
+
+    init(lifetime: Int64) {
+        self.lifetime = lifetime
+    }
+
+    func value(for key: Key, now: Int64, make: () throws -> Value) throws -> Value {
+        if let entry = entries.withLock({ $0[key] }), now - entry.made < lifetime { return entry.value }
+        let value = try make()
+        entries.withLock { entries in
+            if entries.count > 10_000 { entries.removeAll() }
+            entries[key] = (now, value)
+        }
+        return value
+    }
 }

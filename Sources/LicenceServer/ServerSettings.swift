@@ -11,6 +11,8 @@ public struct ServerSettings: Sendable {
     public var port = 8080
     /// Verifications per minute allowed to one anonymous client address.
     public var anonymousVerificationsPerMinute = 60
+    /// Addresses of reverse proxies whose `X-Forwarded-For` names the real client.
+    public var trustedProxies: [String] = []
     /// Most tokens in one `POST /v1/verify/batch`.
     public var maxBatch = 1000
     /// Largest request body accepted, in bytes.

@@ -92,48 +92,93 @@ function show(answer) {
   }
 }
 
+let latest = 0;      // only the answer to the newest request is shown
+let camera = null;   // the camera stream, while scanning
+
 async function verify(token) {
   token = token.trim();
   if (!token) return;
+  const mine = ++latest;
   const v = $("verdict");
+  if (/[^\x20-\x7e]/.test(token)) {
+    // A Chinese input method turns a scanner's keystrokes into composition; nothing useful arrives.
+    show({ valid: false, outcome: "input_method", message: { zh: "扫码内容含有中文或全角字符：请把输入法切换到英文后重新扫码。",
+      en: "The scan contains non-ASCII characters: switch the keyboard to English input and scan again." } });
+    v.className = "warning";
+    return;
+  }
   v.className = "pending"; v.dataset.outcome = "pending";
   v.replaceChildren(text("div", "核验中… Verifying…", "reason"));
   try {
     const response = await fetch("/v1/verify", { method: "POST", headers: { "Content-Type": "application/json" },
                                                  body: JSON.stringify({ token }) });
     const body = await response.json();
-    if (response.ok) { show(body); return; }
-    show({ valid: false, outcome: "request_refused", message: body.message || { zh: "请求被拒绝", en: "Request refused" } });
+    if (mine !== latest) return;
+    if (response.ok) show(body);
+    else show({ valid: false, outcome: "request_refused", message: body.message || { zh: "请求被拒绝", en: "Request refused" } });
   } catch (error) {
+    if (mine !== latest) return;
     show({ valid: false, outcome: "network_error", message: { zh: "无法连接核验服务。", en: "The verification service cannot be reached." } });
   }
 }
 
-$("scan-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const token = $("token").value || $("paste").value;
+function submit() {
+  const token = $("token").value.trim() || $("paste").value.trim();
+  $("token").value = ""; $("paste").value = "";
   verify(token);
-  $("token").value = ""; $("token").focus();
-});
-$("clear").addEventListener("click", () => { $("token").value = ""; $("paste").value = ""; $("verdict").className = ""; $("token").focus(); });
+  $("token").focus();
+}
 
-if ("BarcodeDetector" in window) {
+$("scan-form").addEventListener("submit", (event) => { event.preventDefault(); submit(); });
+$("paste").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); submit(); }
+});
+// A scanner types wherever the focus is: keys typed outside the two boxes go to the scan input.
+document.addEventListener("keydown", (event) => {
+  const target = event.target;
+  if (target === $("token") || target === $("paste") || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.key.length === 1 || event.key === "Enter") $("token").focus();
+});
+$("token").addEventListener("compositionstart", () => {
+  show({ valid: false, outcome: "input_method", message: { zh: "请把输入法切换到英文，再扫码。", en: "Switch the keyboard to English input, then scan." } });
+  $("verdict").className = "warning";
+});
+
+function stopCamera() {
+  if (camera) { camera.getTracks().forEach((t) => t.stop()); camera = null; }
+  $("video").style.display = "none";
+}
+
+$("clear").addEventListener("click", () => {
+  latest++; stopCamera();
+  $("token").value = ""; $("paste").value = ""; $("verdict").className = ""; $("token").focus();
+});
+
+if (window.isSecureContext && "BarcodeDetector" in window && navigator.mediaDevices) {
   $("camera").hidden = false;
   $("camera").addEventListener("click", async () => {
-    const video = $("video");
-    const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
-    video.srcObject = stream; video.style.display = "block"; await video.play();
-    const detector = new BarcodeDetector({ formats: ["qr_code"] });
-    const tick = async () => {
-      const codes = await detector.detect(video).catch(() => []);
-      if (codes.length) { stream.getTracks().forEach((t) => t.stop()); video.style.display = "none"; verify(codes[0].rawValue); return; }
-      requestAnimationFrame(tick);
-    };
-    tick();
+    try {
+      const video = $("video");
+      camera = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+      video.srcObject = camera; video.style.display = "block"; await video.play();
+      const detector = new BarcodeDetector({ formats: ["qr_code"] });
+      const tick = async () => {
+        if (!camera) return;
+        const codes = await detector.detect(video).catch(() => []);
+        if (codes.length) { stopCamera(); verify(codes[0].rawValue); return; }
+        requestAnimationFrame(tick);
+      };
+      tick();
+    } catch (error) {
+      stopCamera();
+      show({ valid: false, outcome: "camera_unavailable", message: { zh: "无法使用摄像头：" + error.message, en: "The camera cannot be used: " + error.message } });
+      $("verdict").className = "warning";
+    }
   });
 }
 
-const preset = new URLSearchParams(location.search).get("token");
+// A link may carry a token after # (never sent to the server, so never in its logs).
+const preset = new URLSearchParams(location.hash.slice(1)).get("token");
 if (preset) verify(preset);
 </script>
 </body>

@@ -1,19 +1,25 @@
+import Dispatch
 import Foundation
 import LicenceCore
 import LicenceCrypto
 import LicenceStore
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
 /// Collects usage records and writes them in batches once a second, so that a verification does not
 /// wait for a disk write; a crash can lose at most the last second of records. It also deletes
-/// records older than the retention period, at start and every hour. On shutdown it writes what is left.
+/// records older than the retention period, at start and every hour. Writes run on a queue of their
+/// own, never on the threads that answer requests. On shutdown it writes what is left.
 final class UsageRecorder: Service, Sendable {
+    /// Most records held while the database cannot take them; past it the oldest are dropped (and counted).
+    static let maxPending = 200_000
     private let registry: any AgencyRegistry
     private let retentionDays: Int
     private let logger: Logger
     private let pending = Mutex<[UsageRecord]>([])
+    private let writes = DispatchQueue(label: "elicence.usage-records")
 
     init(registry: any AgencyRegistry, retentionDays: Int, logger: Logger) {
         self.registry = registry
@@ -22,25 +28,45 @@ final class UsageRecorder: Service, Sendable {
     }
 
     func record(_ record: UsageRecord) {
-        pending.withLock { $0.append(record) }
+        self.record([record])
     }
 
     func record(_ records: [UsageRecord]) {
-        pending.withLock { $0.append(contentsOf: records) }
+        let dropped = pending.withLock { pending -> Int in
+            pending.append(contentsOf: records)
+            let excess = pending.count - Self.maxPending
+            guard excess > 0 else { return 0 }
+            pending.removeFirst(excess)
+            return excess
+        }
+        if dropped > 0 {
+            Counter(label: "elicence_usage_records_dropped_total").increment(by: dropped)
+            logger.error("usage records dropped: the registry has not taken them", metadata: ["dropped": "\(dropped)"])
+        }
     }
 
-    /// Writes every pending record now.
-    func flush() {
+    /// Records not yet written for one licence (newest last).
+    func pendingRecords(licence: String) -> [UsageRecord] {
+        pending.withLock { $0.filter { $0.licence == licence } }
+    }
+
+    var backlog: Int { pending.withLock { $0.count } }
+
+    /// Writes every pending record; returns false when the registry refused them (they are kept).
+    @discardableResult
+    func flush() -> Bool {
         let batch = pending.withLock { pending in
             defer { pending.removeAll(keepingCapacity: true) }
             return pending
         }
-        guard !batch.isEmpty else { return }
+        guard !batch.isEmpty else { return true }
         do {
             try registry.recordUsage(batch)
+            return true
         } catch {
             logger.error("usage records could not be written; keeping them for the next attempt", metadata: ["error": "\(error)"])
             pending.withLock { $0.insert(contentsOf: batch, at: 0) }
+            return false
         }
     }
 
@@ -54,17 +80,28 @@ final class UsageRecorder: Service, Sendable {
         }
     }
 
+    /// Runs `work` on the write queue.
+    private func onWriteQueue<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            writes.async { continuation.resume(returning: work()) }
+        }
+    }
+
     func run() async throws {
-        purge()
+        await onWriteQueue { self.purge() }
         var ticks = 0
         // Runs until graceful shutdown, then writes what is left.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
-            flush()
+            _ = await onWriteQueue { self.flush() }
             ticks += 1
-            if ticks % 3600 == 0 { purge() }
+            if ticks % 3600 == 0 { await onWriteQueue { self.purge() } }
         }
-        flush()
+        for attempt in 1...5 {
+            if await onWriteQueue({ self.flush() }) { return }
+            logger.error("final write of usage records failed", metadata: ["attempt": "\(attempt)", "pending": "\(backlog)"])
+            try? await Task.sleep(for: .milliseconds(500))
+        }
     }
 }
 
@@ -93,26 +130,31 @@ final class TrustSource: Sendable {
         (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
     }
 
-    /// The current list; the file's modification time is looked at no more than once a second.
+    /// The current list. The file's modification time is looked at no more than once a second; a
+    /// changed file is read and checked outside the lock, then swapped in.
     var current: (list: TrustList, document: TrustListDocument) {
-        state.withLock { loaded in
-            let now = ContinuousClock.now
-            if now - loaded.checked >= .seconds(1) {
-                loaded.checked = now
-                let modified = Self.modified(keys.trustListPath)
-                if modified != loaded.modified {
-                    do {
-                        let document = try keys.loadDocument()
-                        loaded.list = try KeyStore.trustList(from: document, source: keys.trustListPath)
-                        loaded.document = document
-                        loaded.modified = modified
-                        logger.info("trust list reloaded", metadata: ["keys": "\(document.keys.count)"])
-                    } catch {
-                        logger.error("trust list changed but cannot be read; keeping the previous one", metadata: ["error": "\(error)"])
-                    }
-                }
+        let now = ContinuousClock.now
+        let (snapshot, due) = state.withLock { loaded -> ((TrustList, TrustListDocument, Date?), Bool) in
+            let due = now - loaded.checked >= .seconds(1)
+            if due { loaded.checked = now }
+            return ((loaded.list, loaded.document, loaded.modified), due)
+        }
+        guard due else { return (snapshot.0, snapshot.1) }
+        let modified = Self.modified(keys.trustListPath)
+        guard modified != snapshot.2 else { return (snapshot.0, snapshot.1) }
+        do {
+            let document = try keys.loadDocument()
+            let list = try KeyStore.trustList(from: document, source: keys.trustListPath)
+            state.withLock { loaded in
+                loaded.list = list
+                loaded.document = document
+                loaded.modified = modified
             }
-            return (loaded.list, loaded.document)
+            logger.info("trust list reloaded", metadata: ["keys": "\(document.keys.count)"])
+            return (list, document)
+        } catch {
+            logger.error("trust list changed but cannot be read; keeping the previous one", metadata: ["error": "\(error)"])
+            return (snapshot.0, snapshot.1)
         }
     }
 }

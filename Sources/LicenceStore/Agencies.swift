@@ -183,12 +183,20 @@ extension SQLiteRegistry: AgencyRegistry {
         }
     }
 
+    /// Deletes in transactions of 5,000 rows, so that no writer waits long for the lock.
     public func purgeUsage(before: Int64) throws(RegistryError) -> Int {
-        try access {
-            try pool.write { db in
-                try db.execute(sql: "DELETE FROM usage_record WHERE at < ?", arguments: [before])
-                return db.changesCount
+        var removed = 0
+        while true {
+            let count = try access {
+                try pool.write { db in
+                    try db.execute(sql: """
+                        DELETE FROM usage_record WHERE id IN (SELECT id FROM usage_record WHERE at < ? LIMIT 5000)
+                        """, arguments: [before])
+                    return db.changesCount
+                }
             }
+            removed += count
+            if count < 5000 { return removed }
         }
     }
 }

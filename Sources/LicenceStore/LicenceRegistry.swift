@@ -28,6 +28,8 @@ public protocol LicenceRegistry: Sendable {
 
     /// Every status list with the current status of each of its entries.
     func statusLists() throws(RegistryError) -> [StatusListSnapshot]
+    /// One status list, or nil when there is no list `number`.
+    func statusList(number: Int64) throws(RegistryError) -> StatusListSnapshot?
 }
 
 /// One licence to issue.

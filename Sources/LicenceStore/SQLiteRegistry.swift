@@ -346,20 +346,32 @@ public final class SQLiteRegistry: LicenceRegistry {
     public func statusLists() throws(RegistryError) -> [StatusListSnapshot] {
         try access {
             try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT id, uri, size, used FROM status_list ORDER BY id").map { row in
-                    let number: Int64 = row["id"]
-                    var list = StatusList(count: row["size"])
-                    let entries = try Row.fetchCursor(db, sql: """
-                        SELECT status_index, status FROM licence WHERE status_list = ? AND status != 'valid'
-                        """, arguments: [number])
-                    while let entry = try entries.next() {
-                        let status = LicenceStatus(rawValue: entry["status"]) ?? .revoked
-                        list[entry["status_index"]] = status.listValue
-                    }
-                    return StatusListSnapshot(number: number, uri: row["uri"], list: list, used: row["used"])
-                }
+                try Row.fetchAll(db, sql: "SELECT id, uri, size, used FROM status_list ORDER BY id").map { try Self.snapshot($0, db) }
             }
         }
+    }
+
+    public func statusList(number: Int64) throws(RegistryError) -> StatusListSnapshot? {
+        try access {
+            try pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT id, uri, size, used FROM status_list WHERE id = ?", arguments: [number])
+                    .map { try Self.snapshot($0, db) }
+            }
+        }
+    }
+
+    /// The list of a `status_list` row, with the status of every licence in it.
+    private static func snapshot(_ row: Row, _ db: Database) throws -> StatusListSnapshot {
+        let number: Int64 = row["id"]
+        var list = StatusList(count: row["size"])
+        let entries = try Row.fetchCursor(db, sql: """
+            SELECT status_index, status FROM licence WHERE status_list = ? AND status != 'valid'
+            """, arguments: [number])
+        while let entry = try entries.next() {
+            let status = LicenceStatus(rawValue: entry["status"]) ?? .revoked
+            list[entry["status_index"]] = status.listValue
+        }
+        return StatusListSnapshot(number: number, uri: row["uri"], list: list, used: row["used"])
     }
 }
 

@@ -61,7 +61,7 @@ struct DemoRegistry {
         ]
         for type in types { try registry.addType(type, now: now) }
 
-        var generator = SplitMix(seed: 20_260_115)
+        var generator = SplitMix64(seed: 20_260_115)
         var businesses: [Licence] = [], food: [Licence] = [], driving: [Licence] = []
         let cities = ["福州", "厦门", "泉州", "漳州", "莆田", "三明", "南平", "龙岩", "宁德"]
         let brands = ["华盛", "闽江", "海峡", "鼓山", "榕城", "鹭岛", "武夷", "清源", "东南", "金山", "三坊", "马尾"]
@@ -139,18 +139,5 @@ struct DemoRegistry {
         }
         return Built(keys: keys.directory, database: database, agencyKey: agencyKey, samples: samples,
                      counts: (issued.count, revoked.count, suspended.count))
-    }
-}
-
-/// Repeatable pseudo-random numbers for the demo data (not for anything secret).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

@@ -27,6 +27,9 @@ struct ServeCommand: AsyncParsableCommand {
     var demo = false
     @Option(help: "Verifications per minute allowed to one anonymous client address (0: no limit).")
     var anonymousRate: Int = 60
+    @Option(name: .customLong("trusted-proxy"), parsing: .upToNextOption,
+            help: "Addresses of reverse proxies whose X-Forwarded-For names the real client (for the anonymous rate limit).")
+    var trustedProxies: [String] = []
     @Option(help: "Most tokens in one batch verification.")
     var maxBatch: Int = 1000
     @Option(help: "Days usage records are kept.")
@@ -50,7 +53,9 @@ struct ServeCommand: AsyncParsableCommand {
         var databasePath = registry.database
         var passphrase = try keys.passphrase()
         if demo {
-            let built = try DemoRegistry(directory: "./data/demo", publicURL: "http://\(host):\(port)").build()
+            // Tokens name their status list by URL: a wildcard address is no place to fetch one from.
+            let reachable = ["0.0.0.0", "::", "[::]"].contains(host) ? "127.0.0.1" : host.contains(":") ? "[\(host)]" : host
+            let built = try DemoRegistry(directory: "./data/demo", publicURL: "http://\(reachable):\(port)").build()
             keyStore = KeyStore(directory: built.keys)
             databasePath = built.database
             passphrase = nil
@@ -82,6 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.host = host
         settings.port = port
         settings.anonymousVerificationsPerMinute = anonymousRate
+        settings.trustedProxies = trustedProxies
         settings.maxBatch = maxBatch
         settings.usageRetentionDays = usageRetentionDays
         let app = try buildApplication(ServerDependencies(settings: settings, registry: store, keys: keyStore,

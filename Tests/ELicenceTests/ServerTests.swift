@@ -144,6 +144,50 @@ struct DemoServer {
         }
     }
 
+    @Test func forgedTokensAndUnsharedLicencesRevealNothing() throws {
+        let demo = try DemoServer(["--anonymous-rate", "2", "--trusted-proxy", "127.0.0.1"])
+        let (id, token) = try demo.licence(status: "valid")
+
+        // A token whose payload was altered: not valid, no licence data in the answer, no record for the licence.
+        var decoded = try LicenceToken.decode(token)
+        var claims = decoded.claims
+        claims.holderName = "伪造的公司"
+        decoded.sign1.payload = claims.encoded
+        let forged = try demo.verify(LicenceToken.encode(sign1: decoded.sign1), headers: demo.auth)
+        #expect(forged["outcome"] as? String == "bad_signature" && forged["licence"] == nil)
+        let usage = try demo.server.request("GET", "/v1/licences/\(id)/usage", headers: demo.auth)
+        #expect((usage.json["records"] as? [Any])?.isEmpty == true, "\(usage)")
+
+        // A citizen's licences of a type that is not shared are counted, never listed.
+        let driving = try #require(try demo.licences(["--status", "valid"]).first { ($0["typeName"] as? String) == "机动车驾驶证" })
+        let citizen = try #require((driving["holder"] as? [String: Any])?["code"] as? String)
+        let lookup = try demo.server.request("POST", "/v1/holders/licences", json: ["holderCode": citizen], headers: demo.auth).json
+        #expect((lookup["licences"] as? [Any])?.isEmpty == true && lookup["withheld"] as? Int == 1, "\(lookup)")
+        let none = try demo.server.request("POST", "/v1/holders/licences", json: ["holderCode": "91350100MA2Y01111F"], headers: demo.auth)
+        #expect((none.json["licences"] as? [Any])?.isEmpty == true && none.json["withheld"] as? Int == 0)
+
+        // Control characters in X-Use-Cause are not stored.
+        _ = try demo.verify(token, headers: demo.auth.merging(["X-Use-Cause": "%1B%5B31m%E4%BC%81%E4%B8%9A"]) { a, _ in a })
+        let cause = (try demo.server.request("GET", "/v1/licences/\(id)/usage", headers: demo.auth).json["records"] as? [[String: Any]])?
+            .compactMap { $0["cause"] as? String }
+        #expect(cause == ["[31m企业"])
+
+        // Behind a trusted proxy, each forwarded client has its own allowance.
+        let statuses = try ["10.1.1.1", "10.1.1.1", "10.1.1.1", "10.2.2.2"].map {
+            try demo.server.request("POST", "/v1/verify", json: ["token": "x"], headers: ["X-Forwarded-For": "192.0.2.9, \($0)"]).status
+        }
+        #expect(statuses == [200, 200, 429, 200])
+
+        // A licence whose signing key is declared compromised reads as not valid.
+        let kid = try #require(try demo.licences().first { ($0["id"] as? String) == id }.flatMap { ($0["token"] as? String) }
+            .map { try LicenceToken.decode($0).kid })
+        #expect(try run(Paths.elicence, ["keys", "compromise", Hex.encode(kid), "--keys", demo.keys]).status == 0)
+        Thread.sleep(forTimeInterval: 1.5)  // the trust list is looked at once a second
+        let read = try demo.server.request("GET", "/v1/licences/\(id)", headers: demo.auth).json
+        #expect(read["valid"] as? Bool == false, "\(read)")
+        #expect(try demo.verify(token, headers: demo.auth)["outcome"] as? String == "key_compromised")
+    }
+
     @Test func usageRecordsAreWrittenAndShown() throws {
         let demo = try DemoServer()
         let (id, token) = try demo.licence(status: "valid")
@@ -156,7 +200,12 @@ struct DemoServer {
         #expect(Set(records.compactMap { $0["action"] as? String }) == ["verify", "read"])
         #expect(records.allSatisfy { $0["cause"] as? String == "企业开办" })
 
-        let printed = try demo.cli(["usage", "--licence", id])
+        // The command line reads what the server has written; records are written once a second.
+        var printed = try demo.cli(["usage", "--licence", id])
+        for _ in 0..<50 where !printed.stdout.contains("企业开办") {
+            Thread.sleep(forTimeInterval: 0.1)
+            printed = try demo.cli(["usage", "--licence", id])
+        }
         #expect(printed.status == 0 && printed.stdout.contains("企业开办") && printed.stdout.contains("verify"))
         let stats = try demo.cli(["stats", "--json"])
         let perType = (try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])?["perType"] as? [[String: Any]]
@@ -232,7 +281,7 @@ struct DemoServer {
             let query = token.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             let dom = try run(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                                         "--user-data-dir=\(demo.server.directory.file("chromium"))",
-                                        "--virtual-time-budget=10000", "--dump-dom", "\(demo.server.baseURL)/?token=\(query)"],
+                                        "--virtual-time-budget=10000", "--dump-dom", "\(demo.server.baseURL)/#token=\(query)"],
                               timeout: 120)
             #expect(dom.stdout.contains("data-outcome=\"\(outcome)\""), "\(outcome): \(dom.stdout.suffix(800)) \(dom.stderr.suffix(400))")
             #expect(dom.stdout.contains(words))
