@@ -121,8 +121,12 @@ enum OpenAPIDocument {
                 "detailsShared": ["type": "boolean"], "licence": ref("Licence"),
             ],
         ],
-        "HolderLookupAnswer": ["type": "object", "required": ["holderCode", "licences"],
-                               "properties": ["holderCode": text, "licences": ["type": "array", "items": ref("LicenceRead")]]],
+        "HolderLookupAnswer": [
+            "type": "object", "required": ["holderCode", "licences", "withheld", "truncated"],
+            "properties": ["holderCode": text, "licences": ["type": "array", "items": ref("LicenceRead")],
+                           "withheld": ["type": "integer", "description": "licences of the holder not shared with this agency"],
+                           "truncated": ["type": "boolean"]],
+        ],
         "UsageAnswer": [
             "type": "object", "required": ["licence", "records"],
             "properties": ["licence": text, "records": ["type": "array", "items": [
