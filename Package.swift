@@ -119,6 +119,10 @@ let package = Package(
             dependencies: ["LicenceQR", "TestSupport"]
         ),
         .testTarget(
+            name: "LicenceServerTests",
+            dependencies: ["LicenceCore", "LicenceServer", "TestSupport"]
+        ),
+        .testTarget(
             name: "ELicenceTests",
             dependencies: ["LicenceCore", "LicenceCrypto", "TestSupport"]
         ),

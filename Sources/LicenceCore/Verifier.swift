@@ -95,6 +95,16 @@ public struct VerificationResult: Sendable {
     /// The key that verified the signature, when one did.
     public var signingKey: TrustedKey?
 
+    public init(outcome: VerificationOutcome, statusChecked: Bool, claims: LicenceClaims? = nil,
+                algorithm: SignatureAlgorithm? = nil, kid: [UInt8]? = nil, signingKey: TrustedKey? = nil) {
+        self.outcome = outcome
+        self.statusChecked = statusChecked
+        self.claims = claims
+        self.algorithm = algorithm
+        self.kid = kid
+        self.signingKey = signingKey
+    }
+
     public var valid: Bool { outcome.isValid }
 
     public var message: BilingualMessage {
@@ -149,6 +159,28 @@ public struct VerificationResult: Sendable {
     }
 }
 
+/// Remembers tokens whose signature a trusted key has verified, so that a token shown again is not
+/// decoded and verified again. Only the signature check is skipped: key state, issuer, validity
+/// period and status are checked on every answer.
+public protocol VerificationCache: Sendable {
+    /// A token seen before: its claims, algorithm and the kid of the key that verified it.
+    func lookup(_ token: String) -> VerifiedToken?
+    func store(_ token: String, _ verified: VerifiedToken)
+}
+
+/// What a ``VerificationCache`` keeps of a verified token.
+public struct VerifiedToken: Sendable {
+    public var claims: LicenceClaims
+    public var algorithm: SignatureAlgorithm
+    public var kid: [UInt8]
+
+    public init(claims: LicenceClaims, algorithm: SignatureAlgorithm, kid: [UInt8]) {
+        self.claims = claims
+        self.algorithm = algorithm
+        self.kid = kid
+    }
+}
+
 /// Verifies licence tokens: format, signature, issuer, validity period and status, in that order,
 /// stopping at the first failure.
 public struct Verifier: Sendable {
@@ -160,10 +192,12 @@ public struct Verifier: Sendable {
     /// Treat an unchecked status as a failure (`status_unavailable`) rather than valid.
     public var requireStatus: Bool
     public var limits: LicenceToken.Limits
+    public var cache: (any VerificationCache)?
 
     public init(trustStore: any TrustStore, statusSource: any StatusSource = NoStatusSource(),
                 clock: any LicenceClock, skew: Int64 = 300, requireStatus: Bool = false,
-                limits: LicenceToken.Limits = LicenceToken.Limits()) {
+                limits: LicenceToken.Limits = LicenceToken.Limits(), cache: (any VerificationCache)? = nil) {
+        self.cache = cache
         self.trustStore = trustStore
         self.statusSource = statusSource
         self.clock = clock
@@ -173,25 +207,39 @@ public struct Verifier: Sendable {
     }
 
     public func verify(_ token: String) -> VerificationResult {
+        if let cache, let seen = cache.lookup(token) {
+            return verify(claims: seen.claims, algorithm: seen.algorithm, kid: seen.kid) { key in key.kid == seen.kid }
+        }
         let decoded: LicenceToken.Decoded
         do {
             decoded = try LicenceToken.decode(token, limits: limits)
         } catch {
             return VerificationResult(outcome: .malformed(layer: error.layer, detail: error.description), statusChecked: false)
         }
-        return verify(decoded)
+        let result = verify(decoded)
+        if let cache, let key = result.signingKey {
+            cache.store(token, VerifiedToken(claims: decoded.claims, algorithm: decoded.algorithm, kid: key.kid))
+        }
+        return result
     }
 
     public func verify(_ decoded: LicenceToken.Decoded) -> VerificationResult {
-        var result = VerificationResult(outcome: .valid, statusChecked: false, claims: decoded.claims,
-                                        algorithm: decoded.algorithm, kid: decoded.kid)
-        let candidates = trustStore.keys(kid: decoded.kid).filter { $0.role == .issuer && $0.algorithm == decoded.algorithm }
+        let signed = decoded.sign1.toBeSigned
+        return verify(claims: decoded.claims, algorithm: decoded.algorithm, kid: decoded.kid) { key in
+            key.verifier.isValidSignature(decoded.sign1.signature, for: signed)
+        }
+    }
+
+    /// The checks after decoding; `signatureHolds` tells whether a candidate key's signature verifies.
+    func verify(claims: LicenceClaims, algorithm: SignatureAlgorithm, kid: [UInt8],
+                signatureHolds: (TrustedKey) -> Bool) -> VerificationResult {
+        var result = VerificationResult(outcome: .valid, statusChecked: false, claims: claims, algorithm: algorithm, kid: kid)
+        let candidates = trustStore.keys(kid: kid).filter { $0.role == .issuer && $0.algorithm == algorithm }
         guard !candidates.isEmpty else {
             result.outcome = .unknownKey
             return result
         }
-        let signed = decoded.sign1.toBeSigned
-        guard let key = candidates.first(where: { $0.verifier.isValidSignature(decoded.sign1.signature, for: signed) }) else {
+        guard let key = candidates.first(where: signatureHolds) else {
             result.outcome = .badSignature
             return result
         }
@@ -200,7 +248,6 @@ public struct Verifier: Sendable {
             result.outcome = .keyCompromised
             return result
         }
-        let claims = decoded.claims
         guard key.issuer.code == claims.issuerCode else {
             result.outcome = .issuerMismatch
             return result

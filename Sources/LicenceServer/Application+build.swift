@@ -10,7 +10,8 @@ public func buildApplication(_ dependencies: ServerDependencies) throws -> some 
     let trust = try TrustSource(keys: dependencies.keys, logger: dependencies.logger)
     let recorder = UsageRecorder(registry: dependencies.registry, retentionDays: settings.usageRetentionDays,
                                  logger: dependencies.logger)
-    let router = buildRouter(dependencies, trust: trust, recorder: recorder)
+    let statuses = try StatusIndex(feed: SQLiteStatusFeed(registry: dependencies.registry), logger: dependencies.logger)
+    let router = buildRouter(dependencies, trust: trust, recorder: recorder, statuses: statuses)
     return Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: .seconds(30))),
@@ -23,7 +24,8 @@ public func buildApplication(_ dependencies: ServerDependencies) throws -> some 
     )
 }
 
-func buildRouter(_ dependencies: ServerDependencies, trust: TrustSource, recorder: UsageRecorder) -> Router<ServerContext> {
+func buildRouter(_ dependencies: ServerDependencies, trust: TrustSource, recorder: UsageRecorder,
+                 statuses: StatusIndex) -> Router<ServerContext> {
     let settings = dependencies.settings
     let router = Router(context: ServerContext.self)
     router.add(middleware: RequestLogMiddleware())
@@ -31,7 +33,8 @@ func buildRouter(_ dependencies: ServerDependencies, trust: TrustSource, recorde
     router.add(middleware: ProblemMiddleware(routes: RouteTable.api))
     router.add(middleware: AgencyAuthenticationMiddleware(agencies: dependencies.registry))
 
-    let verification = VerificationController(registry: dependencies.registry, trust: trust, recorder: recorder,
+    let verification = VerificationController(statuses: statuses, cache: SignatureCache(capacity: settings.signatureCacheSize),
+                                              trust: trust, recorder: recorder,
                                               limiter: RateLimiter(perMinute: settings.anonymousVerificationsPerMinute,
                                                                    trustedProxies: Set(settings.trustedProxies)),
                                               settings: settings)

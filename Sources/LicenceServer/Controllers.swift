@@ -11,6 +11,21 @@ import Synchronization
 
 /// JSON in and out.
 enum JSONBody {
+    /// Bytes already in JSON.
+    static func response(bytes: [UInt8]) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// The body, read up to `limit` bytes.
+    static func body(of request: Request, limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw Problem.bodyTooLarge(limit)
+        }
+    }
+
     static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -21,12 +36,10 @@ enum JSONBody {
     /// Reads the body (up to `limit` bytes) as `T`: a syntax error is 400, a wrong shape 422, both
     /// naming the problem.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw Problem.bodyTooLarge(limit)
-        }
+        try decode(type, from: try await body(of: request, limit: limit))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
@@ -45,14 +58,15 @@ struct HolderLookupRequest: Decodable { var holderCode: String }
 
 /// `POST /v1/verify` and `POST /v1/verify/batch`.
 struct VerificationController: Sendable {
-    let registry: SQLiteRegistry
+    let statuses: StatusIndex
+    let cache: SignatureCache
     let trust: TrustSource
     let recorder: UsageRecorder
     let limiter: RateLimiter
     let settings: ServerSettings
 
     var verifier: Verifier {
-        Verifier(trustStore: trust.current.list, statusSource: RegistryStatusSource(registry: registry), clock: WallClock())
+        Verifier(trustStore: trust.current.list, statusSource: statuses, clock: WallClock(), cache: cache)
     }
 
     func verify(_ request: Request, context: ServerContext) async throws -> Response {
@@ -60,25 +74,38 @@ struct VerificationController: Sendable {
            let wait = limiter.take(limiter.client(remoteAddress: context.remoteAddress, forwardedFor: request.forwardedFor)) {
             throw Problem.rateLimited(retryAfter: wait)
         }
-        let body = try await JSONBody.decode(VerifyRequest.self, from: request, limit: 64 * 1024)
-        let result = verifier.verify(body.token)
+        // The hot path reads the token and writes the answer without Foundation's JSON.
+        let buffer = try await JSONBody.body(of: request, limit: 64 * 1024)
+        let token = try RequestJSON.token(buffer.readableBytesView) ?? JSONBody.decode(VerifyRequest.self, from: buffer).token
+        let result = verifier.verify(token)
         VerificationMetrics.count(result)
         if let agency = context.agency {
             recorder.record(usage(result, agency: agency, cause: request.useCause))
         }
-        return try JSONBody.response(VerificationReport(result))
+        return JSONBody.response(bytes: VerificationReport(result).json)
     }
 
     func batch(_ request: Request, context: ServerContext) async throws -> Response {
         guard let agency = context.agency else { throw Problem.unauthenticated }
-        let body = try await JSONBody.decode(BatchRequest.self, from: request, limit: settings.maxBodyBytes)
-        guard body.tokens.count <= settings.maxBatch else { throw Problem.batchTooLarge(body.tokens.count, settings.maxBatch) }
+        let buffer = try await JSONBody.body(of: request, limit: settings.maxBodyBytes)
+        let tokens = try RequestJSON.tokens(buffer.readableBytesView) ?? JSONBody.decode(BatchRequest.self, from: buffer).tokens
+        guard tokens.count <= settings.maxBatch else { throw Problem.batchTooLarge(tokens.count, settings.maxBatch) }
         let verifier = self.verifier
-        let results = body.tokens.concurrentMap { verifier.verify($0) }
-        results.forEach(VerificationMetrics.count)
+        let answers = tokens.concurrentMap { token -> (VerificationResult, [UInt8]) in
+            let result = verifier.verify(token)
+            return (result, VerificationReport(result).json)
+        }
         let cause = request.useCause
-        recorder.record(results.map { usage($0, agency: agency, cause: cause) })
-        return try JSONBody.response(BatchAnswer(results: results.map(VerificationReport.init)))
+        recorder.record(answers.map { usage($0.0, agency: agency, cause: cause) })
+        answers.forEach { VerificationMetrics.count($0.0) }
+        var bytes: [UInt8] = Array(#"{"results":["#.utf8)
+        bytes.reserveCapacity(answers.reduce(16) { $0 + $1.1.count + 1 })
+        for (index, answer) in answers.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: answer.1)
+        }
+        bytes.append(contentsOf: "]}".utf8)
+        return JSONBody.response(bytes: bytes)
     }
 
     /// The record of one verification. It names the licence only when a trusted key's signature

@@ -13,6 +13,8 @@ public struct ServerSettings: Sendable {
     public var anonymousVerificationsPerMinute = 60
     /// Addresses of reverse proxies whose `X-Forwarded-For` names the real client.
     public var trustedProxies: [String] = []
+    /// Verified tokens remembered, so that a token shown again skips decoding and signature checking.
+    public var signatureCacheSize = 100_000
     /// Most tokens in one `POST /v1/verify/batch`.
     public var maxBatch = 1000
     /// Largest request body accepted, in bytes.

@@ -158,23 +158,3 @@ final class TrustSource: Sendable {
         }
     }
 }
-
-/// Online status: every answer reads the registry's latest committed state, so a status change the
-/// command line has acknowledged is reported by the next verification.
-struct RegistryStatusSource: StatusSource {
-    let registry: any LicenceRegistry
-
-    func status(of claims: LicenceClaims, now: Int64) -> LicenceStatusAnswer {
-        do {
-            switch try registry.status(id: claims.identifier.description) {
-            case nil: return .unknownLicence
-            case .valid?: return .valid
-            case .suspended?: return .suspended
-            case .revoked?: return .revoked
-            case .superseded?: return .superseded
-            }
-        } catch {
-            return .unavailable("the registry cannot be read")
-        }
-    }
-}

@@ -30,6 +30,7 @@ struct DemoRegistry {
                 print("  \(sample.label): \(sample.id)\n    QR: \(sample.qr)\n    \(sample.token)\n")
             }
             print("Service window: http://\(host):\(port)/   API: http://\(host):\(port)/openapi.json\n")
+            fflush(nil)  // before the server's log lines, also when standard output is a file
         }
     }
 

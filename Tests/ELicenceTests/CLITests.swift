@@ -204,10 +204,13 @@ struct SignVerifyTests {
         claims.fields["注册资本"] = "1亿元人民币"
         decoded.sign1.payload = claims.encoded
         let altered = LicenceToken.encode(sign1: decoded.sign1)
+        // base45 comes in groups of 3 characters (2 at the end); a body of 3n+1 cannot be read.
+        let body = token.dropFirst(4)
+        let dangling = "EL1:" + body.prefix(body.count - (body.count % 3 == 1 ? 0 : body.count % 3 == 2 ? 1 : 2))
         let cases: [(String, String, String?)] = [
             (altered, "bad_signature", nil),
             ("HC1:" + token.dropFirst(4), "malformed", "prefix"),
-            ("EL1:" + token.dropFirst(4).dropLast(1), "malformed", "base45"),
+            (dangling, "malformed", "base45"),
             ("EL1:ABCDEF", "malformed", "zlib"),
             ("EL1:" + String(repeating: "A", count: 20_000), "malformed", "prefix"),
         ]

@@ -323,3 +323,34 @@ extension Array where Element == UInt8 {
         return (0...(count - needle.count)).contains { Array(self[$0..<($0 + needle.count)]) == needle }
     }
 }
+
+/// A cache in a dictionary, for checking what the verifier does with one.
+final class DictionaryCache: VerificationCache, @unchecked Sendable {
+    // @unchecked: used from one test at a time.
+    var entries: [String: VerifiedToken] = [:]
+    func lookup(_ token: String) -> VerifiedToken? { entries[token] }
+    func store(_ token: String, _ verified: VerifiedToken) { entries[token] = verified }
+}
+
+struct VerificationCacheTests {
+    @Test func cachedTokensStillGetEveryCheckButTheSignature() throws {
+        let token = try Fixtures.token()
+        let cache = DictionaryCache()
+        var verifier = Fixtures.verifier()
+        verifier.cache = cache
+        #expect(verifier.verify(token).outcome == .valid)
+        #expect(cache.entries.count == 1)
+        // Status, key state and trust are looked at again on a cache hit.
+        verifier.statusSource = FixedStatus(answer: .revoked)
+        #expect(verifier.verify(token).outcome == .revoked)
+        verifier.trustStore = Fixtures.trust(.compromised)
+        #expect(verifier.verify(token).outcome == .keyCompromised)
+        verifier.trustStore = Fixtures.trust(key: FakeKey(secret: 99))
+        #expect(verifier.verify(token).outcome == .unknownKey)
+        // A token whose signature fails is never cached.
+        let forged = try Fixtures.token(signer: FakeKey(secret: 1234, kid: Fixtures.key.kid))
+        verifier.trustStore = Fixtures.trust()
+        #expect(verifier.verify(forged).outcome == .badSignature)
+        #expect(cache.entries[forged] == nil)
+    }
+}
