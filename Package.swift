@@ -96,6 +96,12 @@ let package = Package(
                 .product(name: "CSV", package: "CSV.swift"),
             ]
         ),
+        // In-process verification speed for Tools/bench/run.
+        .executableTarget(
+            name: "elicence-bench",
+            dependencies: ["LicenceCore", "LicenceCrypto"],
+            path: "Tools/bench/ELicenceBench"
+        ),
         .testTarget(
             name: "LicenceCoreTests",
             dependencies: ["LicenceCore", "TestSupport"]

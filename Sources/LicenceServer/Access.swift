@@ -13,7 +13,7 @@ import Synchronization
 /// is refused on every route, so a revoked agency is turned away at once.
 struct AgencyAuthenticationMiddleware: RouterMiddleware {
     typealias Context = ServerContext
-    let agencies: any AgencyRegistry
+    let agencies: AgencyDirectory
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else { return try await next(request, context) }
@@ -26,6 +26,27 @@ struct AgencyAuthenticationMiddleware: RouterMiddleware {
         context.agency = agency
         context.logger[metadataKey: "agency"] = .string(agency.code)
         return try await next(request, context)
+    }
+}
+
+/// The active agencies in memory, reloaded whenever the registry's change counter moves, so that a
+/// revocation made with the command line refuses the very next request.
+final class AgencyDirectory: Sendable {
+    private let registry: any AgencyRegistry
+    private let feed: any StatusFeed
+    private let state = Mutex<(counter: Int64, byKey: [[UInt8]: Agency])>((-1, [:]))
+
+    init(registry: any AgencyRegistry, feed: any StatusFeed) {
+        self.registry = registry
+        self.feed = feed
+    }
+
+    func agency(keyHash: [UInt8]) throws -> Agency? {
+        let counter = try feed.changeCounter()
+        if let found = state.withLock({ $0.counter == counter ? $0.byKey[keyHash] as Agency?? : nil }) { return found }
+        let byKey = Dictionary(try registry.activeAgencies().map { ($0.keyHash, $0.agency) }, uniquingKeysWith: { a, _ in a })
+        state.withLock { $0 = (counter, byKey) }
+        return byKey[keyHash]
     }
 }
 

@@ -10,8 +10,10 @@ public func buildApplication(_ dependencies: ServerDependencies) throws -> some 
     let trust = try TrustSource(keys: dependencies.keys, logger: dependencies.logger)
     let recorder = UsageRecorder(registry: dependencies.registry, retentionDays: settings.usageRetentionDays,
                                  logger: dependencies.logger)
-    let statuses = try StatusIndex(feed: SQLiteStatusFeed(registry: dependencies.registry), logger: dependencies.logger)
-    let router = buildRouter(dependencies, trust: trust, recorder: recorder, statuses: statuses)
+    let feed = try SQLiteStatusFeed(registry: dependencies.registry)
+    let statuses = try StatusIndex(feed: feed, logger: dependencies.logger)
+    let router = buildRouter(dependencies, trust: trust, recorder: recorder, statuses: statuses,
+                             agencies: AgencyDirectory(registry: dependencies.registry, feed: feed))
     return Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: .seconds(30))),
@@ -25,15 +27,16 @@ public func buildApplication(_ dependencies: ServerDependencies) throws -> some 
 }
 
 func buildRouter(_ dependencies: ServerDependencies, trust: TrustSource, recorder: UsageRecorder,
-                 statuses: StatusIndex) -> Router<ServerContext> {
+                 statuses: StatusIndex, agencies: AgencyDirectory) -> Router<ServerContext> {
     let settings = dependencies.settings
     let router = Router(context: ServerContext.self)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware(routes: RouteTable.api))
-    router.add(middleware: AgencyAuthenticationMiddleware(agencies: dependencies.registry))
+    router.add(middleware: AgencyAuthenticationMiddleware(agencies: agencies))
 
-    let verification = VerificationController(statuses: statuses, cache: SignatureCache(capacity: settings.signatureCacheSize),
+    let cache = settings.signatureCacheSize > 0 ? SignatureCache(capacity: settings.signatureCacheSize) : nil
+    let verification = VerificationController(statuses: statuses, cache: cache,
                                               trust: trust, recorder: recorder,
                                               limiter: RateLimiter(perMinute: settings.anonymousVerificationsPerMinute,
                                                                    trustedProxies: Set(settings.trustedProxies)),

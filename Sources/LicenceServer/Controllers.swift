@@ -59,7 +59,7 @@ struct HolderLookupRequest: Decodable { var holderCode: String }
 /// `POST /v1/verify` and `POST /v1/verify/batch`.
 struct VerificationController: Sendable {
     let statuses: StatusIndex
-    let cache: SignatureCache
+    let cache: SignatureCache?
     let trust: TrustSource
     let recorder: UsageRecorder
     let limiter: RateLimiter
@@ -117,8 +117,19 @@ struct VerificationController: Sendable {
 }
 
 enum VerificationMetrics {
+    /// One counter per outcome, made once: looking a counter up in the metrics registry on every
+    /// answer would cost more than the answer.
+    private static let counters = Mutex<[String: Metrics.Counter]>([:])
+
     static func count(_ result: VerificationResult) {
-        Counter(label: "elicence_verifications_total", dimensions: [("outcome", result.outcome.code)]).increment()
+        let code = result.outcome.code
+        let counter = counters.withLock { counters in
+            if let counter = counters[code] { return counter }
+            let counter = Metrics.Counter(label: "elicence_verifications_total", dimensions: [("outcome", code)])
+            counters[code] = counter
+            return counter
+        }
+        counter.increment()
     }
 }
 

@@ -16,6 +16,7 @@ final class StatusIndex: StatusSource, Sendable {
     }
 
     private struct State {
+        var counter: Int64 = -1
         var lists: [Int64: Slots] = [:]
         var byURI: [String: Int64] = [:]
         var position: Int64 = 0
@@ -30,6 +31,7 @@ final class StatusIndex: StatusSource, Sendable {
         self.feed = feed
         self.logger = logger
         var loaded = State()
+        loaded.counter = try feed.changeCounter()
         loaded.position = try feed.load(lists: { Self.add($0, to: &loaded) }, slots: { Self.apply($0, to: &loaded) })
         state.withLock { $0 = loaded }
         logger.info("status index loaded", metadata: ["licences": "\(loaded.licences)", "lists": "\(loaded.lists.count)"])
@@ -64,10 +66,14 @@ final class StatusIndex: StatusSource, Sendable {
     /// cannot be read (the answer is then `status_unavailable`, never a stale one).
     private func refresh() -> Bool {
         do {
-            guard try feed.mayHaveChanged() else { return true }
+            let counter = try feed.changeCounter()
+            guard counter != state.withLock({ $0.counter }) else { return true }
             try state.withLock { state throws(RegistryError) in
+                guard state.counter != counter else { return }
+                // Read the counter before the changes: a commit between the two is seen next time.
                 state.position = try feed.changes(after: state.position, lists: { Self.add($0, to: &state) },
                                                   slots: { Self.apply($0, to: &state) })
+                state.counter = counter
             }
             return true
         } catch {

@@ -68,6 +68,8 @@ public protocol AgencyRegistry: Sendable {
     func revokeAgency(code: String, now: Int64) throws(RegistryError) -> Agency
     /// The active agency whose key hashes to `keyHash`.
     func agency(keyHash: [UInt8]) throws(RegistryError) -> Agency?
+    /// Every active agency with the SHA-256 of its key.
+    func activeAgencies() throws(RegistryError) -> [(keyHash: [UInt8], agency: Agency)]
 
     func recordUsage(_ records: [UsageRecord]) throws(RegistryError)
     func usage(licenceID: String?, agencyCode: String?, limit: Int) throws(RegistryError) -> [UsageRecord]
@@ -113,6 +115,16 @@ extension SQLiteRegistry: AgencyRegistry {
             try pool.read { db in
                 try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM agency WHERE key_hash = ? AND revoked_at IS NULL"),
                                  arguments: [Data(keyHash)]).map(Self.agency(from:))
+            }
+        }
+    }
+
+    public func activeAgencies() throws(RegistryError) -> [(keyHash: [UInt8], agency: Agency)] {
+        try access {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM agency WHERE revoked_at IS NULL").map { row in
+                    ([UInt8](row["key_hash"] as Data), try Self.agency(from: row))
+                }
             }
         }
     }

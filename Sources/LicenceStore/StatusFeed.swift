@@ -25,9 +25,9 @@ public protocol StatusFeed: Sendable {
     func load(lists: (StatusListInfo) -> Void, slots: (SlotStatus) -> Void) throws(RegistryError) -> Int64
     /// Lists and slot statuses changed after `position` (issuances and status changes), and the new position.
     func changes(after position: Int64, lists: (StatusListInfo) -> Void, slots: (SlotStatus) -> Void) throws(RegistryError) -> Int64
-    /// Whether another connection may have committed since the last call. Cheap enough to ask before
-    /// every answer.
-    func mayHaveChanged() throws(RegistryError) -> Bool
+    /// A number that changes whenever another connection, in this process or another, commits. Cheap
+    /// enough to read before every answer.
+    func changeCounter() throws(RegistryError) -> Int64
 }
 
 /// The SQLite feed: positions are `status_event` sequence numbers (every issuance and status change
@@ -36,7 +36,6 @@ public protocol StatusFeed: Sendable {
 public final class SQLiteStatusFeed: StatusFeed {
     private let registry: SQLiteRegistry
     private let watcher: DatabaseQueue
-    private let lastVersion = Mutex<Int64?>(nil)
 
     public init(registry: SQLiteRegistry) throws(RegistryError) {
         self.registry = registry
@@ -48,19 +47,14 @@ public final class SQLiteStatusFeed: StatusFeed {
         }
     }
 
-    public func mayHaveChanged() throws(RegistryError) -> Bool {
-        let version: Int64 = try registry.access {
+    public func changeCounter() throws(RegistryError) -> Int64 {
+        try registry.access {
             try watcher.inDatabase { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
-        }
-        return lastVersion.withLock { last in
-            defer { last = version }
-            return last != version
         }
     }
 
     public func load(lists: (StatusListInfo) -> Void, slots: (SlotStatus) -> Void) throws(RegistryError) -> Int64 {
-        _ = try mayHaveChanged()
-        return try registry.access {
+        try registry.access {
             try registry.pool.read { db in
                 let position = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM status_event") ?? 0
                 for row in try Row.fetchAll(db, sql: "SELECT id, uri, size FROM status_list ORDER BY id") {

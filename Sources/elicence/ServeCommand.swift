@@ -32,6 +32,8 @@ struct ServeCommand: AsyncParsableCommand {
     var trustedProxies: [String] = []
     @Option(help: "Most tokens in one batch verification.")
     var maxBatch: Int = 1000
+    @Option(help: "Verified tokens remembered so that a token shown again skips its signature check (0: none).")
+    var signatureCacheSize: Int = 100_000
     @Option(help: "Days usage records are kept.")
     var usageRetentionDays: Int = 180
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -44,6 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         guard anonymousRate >= 0 else { throw ValidationError("--anonymous-rate must be 0 or more") }
         guard (1...100_000).contains(maxBatch) else { throw ValidationError("--max-batch must be from 1 to 100000") }
+        guard (0...10_000_000).contains(signatureCacheSize) else {
+            throw ValidationError("--signature-cache-size must be from 0 to 10000000")
+        }
         guard (1...3650).contains(usageRetentionDays) else { throw ValidationError("--usage-retention-days must be from 1 to 3650") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
     }
@@ -89,6 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.anonymousVerificationsPerMinute = anonymousRate
         settings.trustedProxies = trustedProxies
         settings.maxBatch = maxBatch
+        settings.signatureCacheSize = signatureCacheSize
         settings.usageRetentionDays = usageRetentionDays
         let app = try buildApplication(ServerDependencies(settings: settings, registry: store, keys: keyStore,
                                                           statusSigner: statusSigner, metrics: metrics, logger: logger))

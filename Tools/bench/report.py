@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Prints the benchmark table of Tools/bench/run: every speed next to its baseline, as a ratio."""
+import datetime
+import json
+import platform
+import sys
+
+results = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+cores = int(sys.argv[3])
+openssl = {}
+for line in open(sys.argv[2]):
+    fields = line.strip().split(":")
+    name = {"+F7": "SM2", "+F4": "ES256", "+F6": "EdDSA"}.get(fields[0])
+    if name:
+        openssl[name] = {"sign": float(fields[-2]), "verify": float(fields[-1])}
+
+rows = []
+def row(measure, value, baseline, base_value, target=None):
+    ratio = value / base_value if base_value else float("nan")
+    verdict = "" if target is None else ("yes" if ratio >= target else "no")
+    rows.append((measure, value, baseline, base_value, ratio, "" if target is None else "≥ %.2f %s" % (target, verdict)))
+
+limit = {}
+for r in (r for r in results if r["kind"] == "inprocess"):
+    alg = r["alg"]
+    single = max(openssl.get(alg, {}).get("verify", 0), r["signature_per_s"], r["openssl_evp_per_s"])
+    limit[alg] = single * cores
+    row("%s verify, in process, 1 core (Verifier, %s)" % (alg, r["implementation"]), r["verifier_per_s"],
+        "fastest library, 1 core", single, 0.9)
+    row("%s signature check, %s, 1 core" % (alg, r["implementation"]), r["signature_per_s"],
+        "openssl speed %s verify" % alg.lower(), openssl.get(alg, {}).get("verify", 0))
+
+http = {r["name"]: r for r in results if r["kind"] == "http"}
+trivial = http.get("trivial", {}).get("rps", 0)
+if trivial:
+    rows.append(("HTTP GET /healthz (trivial route)", trivial, "", 0, float("nan"),
+                 "p50 %.2f ms, p99 %.2f ms" % (http["trivial"]["p50_ms"], http["trivial"]["p99_ms"])))
+for name, label, baseline, base_value, target in [
+    ("cached", "HTTP verify, one repeated token (cached)", "trivial route", trivial, 0.8),
+    ("cold", "HTTP verify, unique tokens (cold)", "min(ES256 crypto limit, trivial route)", min(limit.get("ES256", 0), trivial), 0.7),
+]:
+    if name in http:
+        r = http[name]
+        row(label, r["rps"], baseline, base_value, target)
+        rows[-1] = rows[-1][:5] + (rows[-1][5] + "; p50 %.2f ms, p99 %.2f ms" % (r["p50_ms"], r["p99_ms"]),)
+if "batch" in http:
+    row("HTTP batch verify, 1,000 tokens a request (tokens/s)", http["batch"]["rps"] * 1000,
+        "ES256 crypto limit (%d cores)" % cores, limit.get("ES256", 0), 0.85)
+for r in (r for r in results if r["kind"] == "issuance"):
+    row("bulk issuance, ES256 (%d licences)" % r["licences"], r["licences"] / r["seconds"],
+        "openssl speed ecdsap256 sign, 1 core", openssl.get("ES256", {}).get("sign", 0))
+million = [r for r in results if r["kind"] == "million"]
+
+print("Benchmark, %s, %s, %d cores" % (datetime.date.today().isoformat(), platform.platform(terse=True), cores))
+print()
+print("| measure | value | baseline | baseline value | ratio | target |")
+print("| --- | ---: | --- | ---: | ---: | --- |")
+for measure, value, baseline, base_value, ratio, target in rows:
+    print("| %s | %.0f | %s | %s | %s | %s |" % (measure, value, baseline, "%.0f" % base_value if base_value else "",
+                                              "" if ratio != ratio else "%.2f" % ratio, target))
+for r in million:
+    print("| server start-up with 1,000,000 licences | %.1f s | | | | |" % r["startup_s"])
+    print("| server memory (RSS) with 1,000,000 licences | %.0f MB | 300 MB | 300 | %.2f | ≤ 1.00 %s |"
+          % (r["rss_kib"] / 1024, r["rss_kib"] / 1024 / 300, "yes" if r["rss_kib"] / 1024 < 300 else "no"))
