@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import GRDB
+import GRDBSQLite
 import LicenceCore
 
 /// A status list's place in the registry.
@@ -35,22 +36,15 @@ public protocol StatusFeed: Sendable {
 /// connection, in this process or another, has committed.
 public final class SQLiteStatusFeed: StatusFeed {
     private let registry: SQLiteRegistry
-    private let watcher: DatabaseQueue
+    private let watcher: DataVersionWatcher
 
     public init(registry: SQLiteRegistry) throws(RegistryError) {
         self.registry = registry
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(10)
-        do { watcher = try DatabaseQueue(path: registry.path, configuration: configuration) } catch {
-            throw RegistryError(.invalid, "cannot open the registry at \(registry.path): \(SQLiteRegistry.describe(error))")
-        }
+        watcher = try DataVersionWatcher(path: registry.path)
     }
 
     public func changeCounter() throws(RegistryError) -> Int64 {
-        try registry.access {
-            try watcher.inDatabase { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
-        }
+        try watcher.value()
     }
 
     public func load(lists: (StatusListInfo) -> Void, slots: (SlotStatus) -> Void) throws(RegistryError) -> Int64 {
@@ -92,5 +86,49 @@ public final class SQLiteStatusFeed: StatusFeed {
                 return latest
             }
         }
+    }
+}
+
+/// `PRAGMA data_version` on a read-only SQLite connection of its own, called directly: it is asked
+/// before every answer, so it must cost microseconds, not a trip through a dispatch queue.
+final class DataVersionWatcher: Sendable {
+    /// The connection and its prepared statement, used only under the lock.
+    private struct Connection {
+        let database: OpaquePointer
+        let statement: OpaquePointer
+    }
+
+    private let connection: Mutex<Connection>
+    private let path: String
+
+    init(path: String) throws(RegistryError) {
+        self.path = path
+        var database: OpaquePointer?
+        var statement: OpaquePointer?
+        guard sqlite3_open_v2(path, &database, SQLITE_OPEN_READONLY, nil) == SQLITE_OK, let database,
+              sqlite3_prepare_v2(database, "PRAGMA data_version", -1, &statement, nil) == SQLITE_OK, let statement else {
+            let message = database.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(database)
+            throw RegistryError(.invalid, "cannot open the registry at \(path): \(message)")
+        }
+        sqlite3_busy_timeout(database, 10_000)
+        connection = Mutex(Connection(database: database, statement: statement))
+    }
+
+    deinit {
+        connection.withLock { open in
+            sqlite3_finalize(open.statement)
+            sqlite3_close(open.database)
+        }
+    }
+
+    func value() throws(RegistryError) -> Int64 {
+        let result: Int64? = connection.withLock { open in
+            defer { sqlite3_reset(open.statement) }
+            guard sqlite3_step(open.statement) == SQLITE_ROW else { return nil }
+            return sqlite3_column_int64(open.statement, 0)
+        }
+        guard let result else { throw RegistryError(.storage, "registry \(path): the change counter cannot be read") }
+        return result
     }
 }
