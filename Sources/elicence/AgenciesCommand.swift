@@ -51,19 +51,12 @@ struct AgenciesCommand: AsyncParsableCommand {
         @OptionGroup var registry: RegistryOptions
 
         func run() async throws {
-            let agencies = try registry.open().agencies()
-            if json {
-                try Terminal.printJSON(agencies)
-                return
-            }
-            guard !agencies.isEmpty else {
-                print("No agencies. Register one with `elicence agencies add`.")
-                return
-            }
-            Table.print(header: ["CODE", "NAME", "STATE", "GRANTS", "SINCE"], rows: agencies.map { agency in
+            try Table.list(try registry.open().agencies(), json: json,
+                           empty: "No agencies. Register one with `elicence agencies add`.",
+                           header: ["CODE", "NAME", "STATE", "GRANTS", "SINCE"]) { agency in
                 [agency.code, agency.name, agency.isActive ? "active" : "revoked " + Timestamp.format(agency.revokedAt!),
                  agency.grants.joined(separator: " "), Timestamp.format(agency.createdAt)]
-            })
+            }
         }
     }
 
@@ -101,18 +94,11 @@ struct UsageCommand: AsyncParsableCommand {
 
     func run() async throws {
         let records = try registry.open().usage(licenceID: licence, agencyCode: agency?.uppercased(), limit: limit)
-        if json {
-            try Terminal.printJSON(records)
-            return
-        }
-        guard !records.isEmpty else {
-            print("No usage records.")
-            return
-        }
-        Table.print(header: ["TIME", "AGENCY", "ACTION", "OUTCOME", "LICENCE", "CAUSE"], rows: records.map { record in
+        try Table.list(records, json: json, empty: "No usage records.",
+                       header: ["TIME", "AGENCY", "ACTION", "OUTCOME", "LICENCE", "CAUSE"]) { record in
             [Timestamp.format(record.at), record.agency, record.action.rawValue, record.outcome, record.licence ?? "-",
              record.cause ?? ""]
-        })
+        }
     }
 }
 

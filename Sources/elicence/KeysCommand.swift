@@ -85,19 +85,12 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             let document = try keys.store.loadDocument(mustExist: false)
-            if json {
-                try Terminal.printJSON(document.keys)
-                return
-            }
-            guard !document.keys.isEmpty else {
-                print("No keys in \(keys.store.trustListPath). Create one with `elicence keys generate`.")
-                return
-            }
-            let rows = document.keys.map { entry in
+            try Table.list(document.keys, json: json,
+                           empty: "No keys in \(keys.store.trustListPath). Create one with `elicence keys generate`.",
+                           header: ["KID", "ALG", "ROLE", "STATE", "UNTIL", "ISSUER"]) { entry in
                 [entry.kid, entry.alg, entry.role.rawValue, entry.state.rawValue, String(entry.notAfter.prefix(10)),
                  "\(entry.issuer.code) \(entry.issuer.name)"]
             }
-            Table.print(header: ["KID", "ALG", "ROLE", "STATE", "UNTIL", "ISSUER"], rows: rows)
         }
     }
 
@@ -135,6 +128,18 @@ struct KeysCommand: AsyncParsableCommand {
 
 /// Plain column output for terminals, aligned by display width (CJK characters take two columns).
 enum Table {
+    /// A list command's output: JSON for scripts, a table for people, or a hint when there is nothing.
+    static func list<T: Encodable>(_ items: [T], json: Bool, empty: String, header: [String],
+                                   row: (T) -> [String]) throws {
+        if json {
+            try Terminal.printJSON(items)
+        } else if items.isEmpty {
+            Swift.print(empty)
+        } else {
+            print(header: header, rows: items.map(row))
+        }
+    }
+
     static func print(header: [String], rows: [[String]]) {
         let all = [header] + rows
         var widths = [Int](repeating: 0, count: header.count)

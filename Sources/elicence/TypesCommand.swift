@@ -72,21 +72,13 @@ struct TypesCommand: AsyncParsableCommand {
         @OptionGroup var registry: RegistryOptions
 
         func run() async throws {
-            let types = try registry.open().types()
-            if json {
-                try Terminal.printJSON(types)
-                return
-            }
-            guard !types.isEmpty else {
-                print("No licence types yet. Add one with `elicence types add`.")
-                return
-            }
-            Table.print(header: ["CODE", "NAME", "HOLDER", "SHARING", "VALIDITY", "FIELDS (* disclosed)"], rows: types.map { type in
+            try Table.list(try registry.open().types(), json: json, empty: "No licence types yet. Add one with `elicence types add`.",
+                           header: ["CODE", "NAME", "HOLDER", "SHARING", "VALIDITY", "FIELDS (* disclosed)"]) { type in
                 [type.code, type.name, type.holderKind.rawValue, type.sharing.rawValue,
                  type.validityYears.map { "\($0) years" } ?? "open-ended",
                  type.fields.map { ($0.required ? $0.name : $0.name + "?") + (type.disclosed.contains($0.name) ? "*" : "") }
                     .joined(separator: " ")]
-            })
+            }
         }
     }
 }
