@@ -415,7 +415,7 @@ public struct CBORDecoder {
 
     private mutating func decodeMapEntries(count: Int?, depth: Int) throws(CBORDecodingError) -> [CBOR.Entry] {
         var entries: [CBOR.Entry] = []
-        var seen = Set<CBOR>()
+        var seen = Set<CBOR>()  // used only for large maps; small ones are compared directly
         var previousKeyBytes: ArraySlice<UInt8>? = nil
         if let count { entries.reserveCapacity(count) }
         while count.map({ entries.count < $0 }) ?? true {
@@ -432,7 +432,12 @@ public struct CBORDecoder {
                 }
                 previousKeyBytes = keyBytes
             }
-            guard seen.insert(key).inserted else { throw .duplicateMapKey(offset: keyStart) }
+            if entries.count < 16 {
+                guard !entries.contains(where: { $0.key == key }) else { throw .duplicateMapKey(offset: keyStart) }
+            } else {
+                if seen.isEmpty { seen = Set(entries.map(\.key)) }
+                guard seen.insert(key).inserted else { throw .duplicateMapKey(offset: keyStart) }
+            }
             let value = try decodeItem(depth: depth + 1)
             entries.append(CBOR.Entry(key, value))
         }

@@ -88,9 +88,10 @@ public struct LicenceIdentifier: Sendable, Hashable, Comparable, TextCodable {
             throw LicenceCoreError(.invalidIdentifier,
                 "\(name) \"\(part)\" has \(part.count) characters; expected \(minimum == maximum ? "\(minimum)" : "\(minimum) to \(maximum)")")
         }
-        for character in part {
-            let allowed = digitsOnly ? character.isASCIIDigit : ISO7064.alphanumeric.contains(character)
+        for (offset, byte) in part.utf8.enumerated() {
+            let allowed = digitsOnly ? (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) : ISO7064.value(byte) != nil
             guard allowed else {
+                let character = part.utf8.count == part.count ? Character(UnicodeScalar(byte)) : Array(part)[min(offset, part.count - 1)]
                 throw LicenceCoreError(.invalidIdentifier,
                     "\(name) \"\(part)\" contains \"\(character)\"; expected \(digitsOnly ? "digits" : "digits and upper-case letters")")
             }

@@ -82,7 +82,7 @@ struct DemoRegistry {
                 fields: ["注册资本": "\(50 * (index % 40 + 1))万元人民币", "法定代表人": people[index % people.count],
                          "经营范围": trades[(index * 7) % trades.count] + "相关业务"]))
             if index % 3 == 0 {
-                let start = from.adding(days: 30)
+                let start = CalendarDate(chinaDayOf: now).adding(days: -Int64(generator.next() % 1500))  // within its 5 years
                 food.append(Licence(
                     typeCode: Self.foodType, typeName: "食品经营许可证", number: "JY135\(String(format: "%09d", 10_000 + index))",
                     holder: Holder(name: name, code: code), issuer: Self.marketRegulator, validFrom: start,
@@ -96,7 +96,8 @@ struct DemoRegistry {
             let body = ["350102", "350203", "350582", "350121"][index % 4] + String(format: "%04d%02d%02d", birth.year, birth.month, birth.day)
                 + String(format: "%03d", 100 + index)
             let code = try HolderCode.completing(body, kind: .citizenID)
-            let from = CalendarDate(daysSinceEpoch: 18_500 + Int64(generator.next() % 1500))
+            // Issued within the last five years, so every demo driving licence is within its six-year validity.
+            let from = CalendarDate(chinaDayOf: now).adding(days: -Int64(generator.next() % 1800))
             driving.append(Licence(
                 typeCode: drivingType, typeName: "机动车驾驶证", number: code.value, holder: Holder(name: people[(index * 3) % people.count], code: code),
                 issuer: police, validFrom: from, validUntil: from.adding(years: 6).adding(days: -1),
