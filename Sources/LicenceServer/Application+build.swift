@@ -42,7 +42,8 @@ func buildRouter(_ dependencies: ServerDependencies, trust: TrustSource, recorde
                                                                    trustedProxies: Set(settings.trustedProxies)),
                                               settings: settings)
     let registry = RegistryController(registry: dependencies.registry, recorder: recorder, trust: trust)
-    let open = PublicController(registry: dependencies.registry, trust: trust, statusSigner: dependencies.statusSigner,
+    let open = PublicController(openAPIDocument: OpenAPIDocument.json(RouteTable.api, settings: settings),
+                                registry: dependencies.registry, trust: trust, statusSigner: dependencies.statusSigner,
                                 metrics: dependencies.metrics, settings: settings)
     for route in RouteTable.api.routes {
         let handler: @Sendable (Request, ServerContext) async throws -> Response

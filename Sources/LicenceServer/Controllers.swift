@@ -53,7 +53,6 @@ enum JSONBody {
 
 struct VerifyRequest: Decodable { var token: String }
 struct BatchRequest: Decodable { var tokens: [String] }
-struct BatchAnswer: Encodable { var results: [VerificationReport] }
 struct HolderLookupRequest: Decodable { var holderCode: String }
 
 /// `POST /v1/verify` and `POST /v1/verify/batch`.
@@ -66,7 +65,7 @@ struct VerificationController: Sendable {
     let settings: ServerSettings
 
     var verifier: Verifier {
-        Verifier(trustStore: trust.current.list, statusSource: statuses, clock: WallClock(), cache: cache)
+        Verifier(trustStore: trust.current.list, statusSource: statuses, clock: SystemClock(), cache: cache)
     }
 
     func verify(_ request: Request, context: ServerContext) async throws -> Response {
@@ -112,7 +111,7 @@ struct VerificationController: Sendable {
     /// vouches for the identifier, so a forged token cannot write into a real licence's history.
     private func usage(_ result: VerificationResult, agency: Agency, cause: String?) -> UsageRecord {
         UsageRecord(agency: agency.code, licence: result.signingKey == nil ? nil : result.claims?.identifier.description,
-                    action: .verify, cause: cause, outcome: result.outcome.code, at: WallClock().now)
+                    action: .verify, cause: cause, outcome: result.outcome.code, at: SystemClock().now)
     }
 }
 
@@ -171,13 +170,13 @@ struct RegistryController: Sendable {
     func licence(_ request: Request, context: ServerContext) async throws -> Response {
         guard let agency = context.agency else { throw Problem.unauthenticated }
         let id = try context.parameters.require("id")
-        let now = WallClock().now
+        let now = SystemClock().now
         guard let stored = try registry.licence(id: id) else {
             recorder.record(UsageRecord(agency: agency.code, licence: id, action: .read, cause: request.useCause,
                                         outcome: "not_found", at: now))
             throw Problem.notFound("licence \(id)")
         }
-        let read = try view(stored, for: agency, now: now)
+        let read = try Viewer(registry: registry, trust: trust, agency: agency, now: now).view(stored)
         recorder.record(UsageRecord(agency: agency.code, licence: id, action: .read, cause: request.useCause,
                                     outcome: read.detailsShared ? "details" : "status_only", at: now))
         return try JSONBody.response(read)
@@ -190,9 +189,10 @@ struct RegistryController: Sendable {
         guard (8...32).contains(code.count), code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
             throw Problem.invalidRequest("holderCode must be a credit code or citizen ID number (8 to 32 letters and digits)")
         }
-        let now = WallClock().now
+        let now = SystemClock().now
         let found = try registry.licences(LicenceFilter(holderCode: code, limit: Self.maxHolderLicences + 1))
-        let reads = try found.prefix(Self.maxHolderLicences).map { try view($0, for: agency, now: now) }
+        let viewer = try Viewer(registry: registry, trust: trust, agency: agency, now: now)
+        let reads = found.prefix(Self.maxHolderLicences).map(viewer.view)
         // Only licences shared with this agency are listed: a holder number must not reveal, say, a
         // citizen's unshared licences; the rest are only counted.
         let shared = reads.filter(\.detailsShared)
@@ -212,31 +212,44 @@ struct RegistryController: Sendable {
         guard let agency = context.agency else { throw Problem.unauthenticated }
         let id = try context.parameters.require("id")
         guard let stored = try registry.licence(id: id) else { throw Problem.notFound("licence \(id)") }
-        guard try view(stored, for: agency, now: WallClock().now).detailsShared else {
+        guard try Viewer(registry: registry, trust: trust, agency: agency, now: SystemClock().now).view(stored).detailsShared else {
             throw Problem(.forbidden, "not-shared", zh: "本部门无权查看该证照的用证记录。",
                           en: "This agency may not read this licence's usage records.")
         }
         // Records still waiting for the once-a-second write are included, newest first.
         let records = recorder.pendingRecords(licence: id).reversed() + (try registry.usage(licenceID: id, agencyCode: nil, limit: 1000))
         recorder.record(UsageRecord(agency: agency.code, licence: id, action: .usageRead, cause: request.useCause,
-                                    outcome: "details", at: WallClock().now))
+                                    outcome: "details", at: SystemClock().now))
         return try JSONBody.response(UsageAnswer(licence: id, records: Array(records.prefix(1000))))
     }
+}
 
-    /// What `agency` may see of `stored`.
-    func view(_ stored: StoredLicence, for agency: Agency, now: Int64) throws -> LicenceRead {
-        let type = try registry.type(code: stored.licence.typeCode)
-        let sharing = type?.sharing ?? LicenceType.Sharing.none
+/// What one agency may see of licences, at one moment: the catalogue and the trust list are read
+/// once, however many licences an answer holds.
+struct Viewer {
+    let types: [String: LicenceType]
+    let trust: TrustList
+    let agency: Agency
+    let today: CalendarDate
+
+    init(registry: SQLiteRegistry, trust: TrustSource, agency: Agency, now: Int64) throws {
+        types = Dictionary(try registry.types().map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
+        self.trust = trust.current.list
+        self.agency = agency
+        today = CalendarDate(chinaDayOf: now)
+    }
+
+    func view(_ stored: StoredLicence) -> LicenceRead {
+        let sharing = types[stored.licence.typeCode]?.sharing ?? LicenceType.Sharing.none
         let shared: Bool
         switch sharing {
         case .unconditional: shared = true
         case .conditional: shared = agency.grants.contains(stored.licence.typeCode)
         case .none: shared = false
         }
-        let today = CalendarDate(chinaDayOf: now)
         let inPeriod = stored.licence.validFrom <= today && (stored.licence.validUntil.map { today <= $0 } ?? true)
         // A licence whose key is compromised, or no longer in the trust list, is not valid.
-        let keyTrusted = trust.current.list.keys(kid: Hex.decode(stored.kid) ?? []).contains { $0.state != .compromised }
+        let keyTrusted = trust.keys(kid: Hex.decode(stored.kid) ?? []).contains { $0.state != .compromised }
         return LicenceRead(id: stored.id.description, type: stored.licence.typeCode, typeName: stored.licence.typeName,
                            status: stored.status, valid: stored.status == .valid && inPeriod && keyTrusted, sharing: sharing,
                            detailsShared: shared, licence: shared ? LicenceJSON(stored) : nil)
@@ -248,6 +261,8 @@ struct PublicController: Sendable {
     /// How long a signed status list is served before it is made again, in seconds.
     static let statusListReuse: Int64 = 5
     let statusLists = ShortCache<Int64, [UInt8]?>(lifetime: statusListReuse)
+    /// The OpenAPI document, made once from the route table.
+    let openAPIDocument: [UInt8]
     let registry: SQLiteRegistry
     let trust: TrustSource
     let statusSigner: (any Signer)?
@@ -260,7 +275,7 @@ struct PublicController: Sendable {
             throw Problem(.serviceUnavailable, "no-status-key", zh: "服务未配置状态列表签名密钥。",
                           en: "The service has no status-list signing key.")
         }
-        let now = WallClock().now
+        let now = SystemClock().now
         // A signed list is reused for a few seconds, so that requests for it cannot keep the server busy.
         let bytes = try statusLists.value(for: number, now: now) { () throws -> [UInt8]? in
             guard let snapshot = try registry.statusList(number: number) else { return nil }
@@ -298,7 +313,7 @@ struct PublicController: Sendable {
 
     func openAPI(_ request: Request, context: ServerContext) async throws -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json(RouteTable.api, settings: settings))))
+                 body: .init(byteBuffer: ByteBuffer(bytes: openAPIDocument)))
     }
 
     func page(_ request: Request, context: ServerContext) async throws -> Response {
@@ -306,11 +321,6 @@ struct PublicController: Sendable {
                                         .contentSecurityPolicy: "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:"],
                  body: .init(byteBuffer: ByteBuffer(string: ServiceWindowPage.html)))
     }
-}
-
-/// The wall clock, in Unix seconds.
-struct WallClock: LicenceClock {
-    var now: Int64 { Int64(Date().timeIntervalSince1970) }
 }
 
 /// Values kept for a few seconds, keyed; bounded by the number of keys callers use.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LicenceCore
+import LicenceCrypto
 import LicenceServer
 import LicenceStore
 

@@ -99,11 +99,6 @@ enum Terminal {
     }
 }
 
-/// The wall clock.
-struct SystemClock: LicenceClock {
-    var now: Int64 { Int64(Date().timeIntervalSince1970) }
-}
-
 /// `--keys DIR` and the passphrase of encrypted private keys.
 struct KeyOptions: ParsableArguments {
     @Option(name: .customLong("keys"), help: ArgumentHelp("The key directory (trust-list.json and private/).", valueName: "DIR"))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LicenceCore
+import LicenceCrypto
 import LicenceStore
 
 extension LicenceType.HolderKind: ExpressibleByArgument {}
