@@ -48,30 +48,56 @@ public enum Base45 {
     }
 
     public static func decode(utf8 input: [UInt8]) throws(DecodingError) -> [UInt8] {
+        try input.withUnsafeBufferPointer { buffer throws(DecodingError) in try decode(utf8: buffer) }
+    }
+
+    public static func decode(utf8 input: UnsafeBufferPointer<UInt8>) throws(DecodingError) -> [UInt8] {
         guard input.count % 3 != 1 else { throw .invalidLength(input.count) }
-        var out: [UInt8] = []
-        out.reserveCapacity(input.count / 3 * 2 + 1)
-        var index = 0
-        while index < input.count {
-            let groupSize = min(3, input.count - index)
-            var n = 0
-            var factor = 1
-            for k in 0..<groupSize {
-                let v = values[Int(input[index + k])]
-                guard v != 0xff else { throw .invalidCharacter(offset: index + k) }
-                n += Int(v) * factor
-                factor *= 45
+        let outputCount = input.count / 3 * 2 + (input.count % 3 == 2 ? 1 : 0)
+        var failure: DecodingError? = nil
+        let output = [UInt8](unsafeUninitializedCapacity: outputCount) { out, initialised in
+            values.withUnsafeBufferPointer { values in
+                var index = 0
+                var written = 0
+                // Whole groups first: every value is below 45, so a character outside the alphabet
+                // (0xff) shows in the high bit of the three values or-ed together.
+                while index + 3 <= input.count {
+                    let a = values[Int(input[index])], b = values[Int(input[index + 1])], c = values[Int(input[index + 2])]
+                    guard (a | b | c) & 0x80 == 0 else { break }
+                    let n = Int(a) + Int(b) * 45 + Int(c) * 2025
+                    guard n <= 0xffff else { break }
+                    out[written] = UInt8(truncatingIfNeeded: n >> 8)
+                    out[written + 1] = UInt8(truncatingIfNeeded: n)
+                    written += 2
+                    index += 3
+                }
+                // The short last group, or the group that failed, with its error.
+                while index < input.count {
+                    let groupSize = min(3, input.count - index)
+                    var n = 0
+                    var factor = 1
+                    for k in 0..<groupSize {
+                        let v = values[Int(input[index + k])]
+                        guard v != 0xff else { failure = .invalidCharacter(offset: index + k); return }
+                        n += Int(v) * factor
+                        factor *= 45
+                    }
+                    if groupSize == 3 {
+                        guard n <= 0xffff else { failure = .valueOutOfRange(offset: index); return }
+                        out[written] = UInt8(n >> 8)
+                        out[written + 1] = UInt8(n & 0xff)
+                        written += 2
+                    } else {
+                        guard n <= 0xff else { failure = .valueOutOfRange(offset: index); return }
+                        out[written] = UInt8(n)
+                        written += 1
+                    }
+                    index += groupSize
+                }
+                initialised = written
             }
-            if groupSize == 3 {
-                guard n <= 0xffff else { throw .valueOutOfRange(offset: index) }
-                out.append(UInt8(n >> 8))
-                out.append(UInt8(n & 0xff))
-            } else {
-                guard n <= 0xff else { throw .valueOutOfRange(offset: index) }
-                out.append(UInt8(n))
-            }
-            index += groupSize
         }
-        return out
+        if let failure { throw failure }
+        return output
     }
 }

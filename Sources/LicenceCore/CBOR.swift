@@ -71,7 +71,20 @@ public enum CBOR: Sendable, Hashable {
     /// The value stored under `key` when this is a map.
     public subscript(key: CBOR) -> CBOR? {
         guard case .map(let entries) = self else { return nil }
-        return entries.first(where: { $0.key == key })?.value
+        for entry in entries where CBOR.sameKey(entry.key, key) { return entry.value }
+        return nil
+    }
+
+    /// Equality with a quick answer for the integer and text keys that maps almost always have;
+    /// the derived `==` copies both payloads first.
+    @inline(__always)
+    static func sameKey(_ a: CBOR, _ b: CBOR) -> Bool {
+        switch (a, b) {
+        case (.unsigned(let x), .unsigned(let y)), (.negative(let x), .negative(let y)): return x == y
+        case (.text(let x), .text(let y)): return x == y
+        case (.unsigned, _), (.negative, _), (.text, _): return false
+        default: return a == b
+        }
     }
 
     /// The deterministic encoding of this item.
@@ -409,7 +422,7 @@ public struct CBORDecoder {
         let start = offset
         let slice = input[offset..<offset + n]
         offset += n
-        guard let text = String(validating: slice, as: UTF8.self) else { throw .invalidUTF8(offset: start) }
+        guard let text = UTF8Text.string(slice) else { throw .invalidUTF8(offset: start) }
         return text
     }
 
@@ -433,7 +446,7 @@ public struct CBORDecoder {
                 previousKeyBytes = keyBytes
             }
             if entries.count < 16 {
-                guard !entries.contains(where: { $0.key == key }) else { throw .duplicateMapKey(offset: keyStart) }
+                guard !entries.contains(where: { CBOR.sameKey($0.key, key) }) else { throw .duplicateMapKey(offset: keyStart) }
             } else {
                 if seen.isEmpty { seen = Set(entries.map(\.key)) }
                 guard seen.insert(key).inserted else { throw .duplicateMapKey(offset: keyStart) }
@@ -457,14 +470,14 @@ public struct CBORDecoder {
                 try countItem()
                 let n = try checkedLength(argument, at: chunkStart, minimumSize: 1)
                 guard collected.count + n <= limits.maxLength else { throw .tooLarge(offset: start, limit: limits.maxLength) }
-                if major == 3, String(validating: input[offset..<offset + n], as: UTF8.self) == nil {
+                if major == 3, UTF8Text.string(input[offset..<offset + n]) == nil {
                     throw .invalidUTF8(offset: offset)
                 }
                 collected.append(contentsOf: input[offset..<offset + n])
                 offset += n
             }
             if major == 2 { return .bytes(collected) }
-            guard let text = String(validating: collected, as: UTF8.self) else { throw .invalidUTF8(offset: start) }
+            guard let text = UTF8Text.string(collected) else { throw .invalidUTF8(offset: start) }
             return .text(text)
         case 4:
             var elements: [CBOR] = []

@@ -21,6 +21,30 @@ public struct CalendarDate: Sendable, Hashable, Comparable, TextCodable {
 
     /// Parses `YYYY-MM-DD`.
     public init(parsing text: String) throws(LicenceCoreError) {
+        var text = text
+        let fields = text.withUTF8 { bytes -> (Int, Int, Int)? in
+            guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
+            var value = 0
+            var values = (0, 0, 0)
+            for index in 0..<10 where index != 4 && index != 7 {
+                let digit = Int(bytes[index]) &- 48
+                guard (0...9).contains(digit) else { return nil }
+                value = value * 10 + digit
+                if index == 3 { values.0 = value; value = 0 }
+                if index == 6 { values.1 = value; value = 0 }
+            }
+            values.2 = value
+            return values
+        }
+        if let (y, m, d) = fields, y >= 1, Self.isValid(year: y, month: m, day: d) {
+            try self.init(year: y, month: m, day: d)
+            return
+        }
+        try self.init(describingFailureOf: text)
+    }
+
+    /// The slow parse, kept for the error it names.
+    private init(describingFailureOf text: String) throws(LicenceCoreError) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
               parts.allSatisfy({ $0.allSatisfy(\.isASCIIDigit) }),

@@ -140,7 +140,7 @@ public struct LicenceClaims: Sendable, Hashable {
         issuedAt = try integer(try claim(Key.iat, "iat"), "iat")
         expires = try cbor[.int(Key.exp)].map { v throws(TokenError) in try integer(v, "exp") }
         guard let ctiBytes = try claim(Key.cti, "cti").bytesValue,
-              let ctiText = String(validating: ctiBytes, as: UTF8.self) else {
+              let ctiText = UTF8Text.string(ctiBytes) else {
             throw .claims("claim cti must be a byte string holding the licence identifier")
         }
         do { identifier = try LicenceIdentifier(parsing: ctiText) } catch { throw .claims("claim cti: \(error.message)") }
@@ -196,7 +196,7 @@ public struct LicenceClaims: Sendable, Hashable {
     }
 
     /// The parts of a token that repeat each other must agree.
-    private func checkConsistency() throws(TokenError) {
+    func checkConsistency() throws(TokenError) {
         guard identifier.issuerCode == issuerCode else {
             throw .claims("cti names issuer \(identifier.issuerCode) but iss is \(issuerCode)")
         }

@@ -5,6 +5,7 @@
 /// joined without dots.
 public struct LicenceIdentifier: Sendable, Hashable, Comparable, TextCodable {
     public static let prefix = "1.2.156.3005.2."
+    private static let prefixUTF8 = Array(prefix.utf8)
 
     /// 证照类型代码, e.g. `11100000000013338W011`.
     public let typeCode: String
@@ -30,8 +31,72 @@ public struct LicenceIdentifier: Sendable, Hashable, Comparable, TextCodable {
         self.check = ISO7064.mod37_36(typeCode + issuerCode + serial + Self.versionText(version))!
     }
 
+    private init(typeCode: String, issuerCode: String, serial: String, version: Int, check: Character) {
+        self.typeCode = typeCode
+        self.issuerCode = issuerCode
+        self.serial = serial
+        self.version = version
+        self.check = check
+    }
+
     /// Parses and validates an identifier, including its check character.
     public init(parsing text: String) throws(LicenceCoreError) {
+        if let parsed = Self.parseWellFormed(text) {
+            self = parsed
+            return
+        }
+        try self.init(describingFailureOf: text)
+    }
+
+    /// One pass over the UTF-8 of a well-formed identifier, as every token carries one; nil for
+    /// anything else, which ``init(describingFailureOf:)`` then explains.
+    private static func parseWellFormed(_ text: String) -> LicenceIdentifier? {
+        var text = text
+        return text.withUTF8 { bytes -> LicenceIdentifier? in
+            let prefix = Self.prefixUTF8
+            guard bytes.count > prefix.count, bytes.prefix(prefix.count).elementsEqual(prefix) else { return nil }
+            // Part boundaries: type, issuer, serial, version, check.
+            var ends: (Int, Int, Int, Int) = (0, 0, 0, 0)
+            var found = 0
+            var index = prefix.count
+            var p = 36
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: ".") {
+                    switch found {
+                    case 0: ends.0 = index
+                    case 1: ends.1 = index
+                    case 2: ends.2 = index
+                    case 3: ends.3 = index
+                    default: return nil
+                    }
+                    found += 1
+                } else if found < 4 {
+                    guard let value = ISO7064.value(byte) else { return nil }
+                    if found >= 2, value > 9 { return nil }  // serial and version are digits
+                    p = (p + value) % 36
+                    if p == 0 { p = 36 }
+                    p = (p * 2) % 37
+                }
+                index += 1
+            }
+            let start = prefix.count
+            guard found == 4, (4...32).contains(ends.0 - start), ends.1 - ends.0 - 1 == 18,
+                  (1...24).contains(ends.2 - ends.1 - 1), ends.3 - ends.2 - 1 == 3, bytes.count - ends.3 - 1 == 1
+            else { return nil }
+            let version = (Int(bytes[ends.2 + 1]) - 48) * 100 + (Int(bytes[ends.2 + 2]) - 48) * 10 + Int(bytes[ends.2 + 3]) - 48
+            let check = ISO7064.alphanumeric[(37 - p) % 36]
+            guard version >= 1, bytes[ends.3 + 1] == check.asciiValue else { return nil }
+            func part(_ from: Int, _ to: Int) -> String {
+                String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self)
+            }
+            return LicenceIdentifier(typeCode: part(start, ends.0), issuerCode: part(ends.0 + 1, ends.1),
+                                     serial: part(ends.1 + 1, ends.2), version: version, check: check)
+        }
+    }
+
+    /// The slow parse, kept for the error it names.
+    private init(describingFailureOf text: String) throws(LicenceCoreError) {
         guard text.hasPrefix(Self.prefix) else {
             throw LicenceCoreError(.invalidIdentifier, "\"\(text)\" does not start with \(Self.prefix)")
         }

@@ -103,7 +103,11 @@ public enum LicenceToken {
             throw .prefix("token does not start with \(prefix)")
         }
         let compressed: [UInt8]
-        do { compressed = try Base45.decode(utf8: Array(utf8[prefixBytes.count...])) } catch { throw .base45(error) }
+        do {
+            compressed = try utf8.withUnsafeBufferPointer { buffer throws(Base45.DecodingError) in
+                try Base45.decode(utf8: UnsafeBufferPointer(rebasing: buffer[prefixBytes.count...]))
+            }
+        } catch { throw .base45(error) }
         let coseBytes: [UInt8]
         do { coseBytes = try Zlib.decompress(compressed, limit: limits.maxDecompressedSize) } catch { throw .zlib(error) }
         let sign1 = try COSESign1(decoding: coseBytes, limits: limits.cbor)
@@ -111,9 +115,7 @@ public enum LicenceToken {
         guard sign1.signature.count == algorithm.signatureSize else {
             throw .cose("signature has \(sign1.signature.count) bytes; \(algorithm.name) signatures have \(algorithm.signatureSize)")
         }
-        let payload: CBOR
-        do { payload = try CBORDecoder.decode(sign1.payload, limits: limits.cbor) } catch { throw .cbor(error) }
-        let claims = try LicenceClaims(cbor: payload)
+        let claims = try LicenceClaims(payload: sign1.payload, limits: limits.cbor)
         return Decoded(compressed: compressed, coseBytes: coseBytes, sign1: sign1, algorithm: algorithm, kid: kid,
                        claims: claims)
     }

@@ -44,42 +44,35 @@ public enum Zlib {
 
     /// Inflates `input`, failing once the output would exceed `limit` bytes.
     public static func decompress(_ input: [UInt8], limit: Int) throws(Zlib.Error) -> [UInt8] {
+        try input.withUnsafeBufferPointer { buffer throws(Zlib.Error) in try decompress(buffer, limit: limit) }
+    }
+
+    /// Inflates `input` in one call with `Z_FINISH` into room for one byte more than `limit`: zlib
+    /// then keeps no sliding window, and a stream that fills the room is over the limit.
+    public static func decompress(_ input: UnsafeBufferPointer<UInt8>, limit: Int) throws(Zlib.Error) -> [UInt8] {
         var stream = z_stream()
         guard elicence_inflateInit(&stream) == Z_OK else { throw .corrupt("inflateInit failed") }
         defer { inflateEnd(&stream) }
-        var input = input
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: min(max(limit, 1), 16_384))
-        var status: Int32 = Z_OK
-        let result: Result<Int, Zlib.Error> = input.withUnsafeMutableBufferPointer { inBuffer in
-            stream.next_in = inBuffer.baseAddress
-            stream.avail_in = uInt(inBuffer.count)
-            while true {
-                let produced = chunk.withUnsafeMutableBufferPointer { outBuffer in
-                    stream.next_out = outBuffer.baseAddress
-                    stream.avail_out = uInt(outBuffer.count)
-                    status = inflate(&stream, Z_NO_FLUSH)
-                    return outBuffer.count - Int(stream.avail_out)
-                }
-                switch status {
-                case Z_OK, Z_STREAM_END, Z_BUF_ERROR:
-                    if output.count + produced > limit { return .failure(.outputTooLarge(limit: limit)) }
-                    output.append(contentsOf: chunk[0..<produced])
-                default:
-                    let message = stream.msg.map { String(cString: $0) } ?? "error \(status)"
-                    return .failure(.corrupt(message))
-                }
-                if status == Z_STREAM_END { return .success(Int(stream.avail_in)) }
-                if status == Z_BUF_ERROR || (produced == 0 && stream.avail_in == 0) {
-                    return .failure(.truncated)
-                }
-            }
-        }
-        switch result {
-        case .failure(let error): throw error
-        case .success(let remaining):
-            guard remaining == 0 else { throw .trailingBytes }
-            return output
+        let room = max(limit, 0) + 1
+        let scratch = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: room)
+        defer { scratch.deallocate() }
+        stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+        stream.avail_in = uInt(input.count)
+        stream.next_out = scratch.baseAddress
+        stream.avail_out = uInt(room)
+        let status = inflate(&stream, Z_FINISH)
+        let produced = room - Int(stream.avail_out)
+        switch status {
+        case Z_STREAM_END:
+            guard produced <= limit else { throw .outputTooLarge(limit: limit) }
+            guard stream.avail_in == 0 else { throw .trailingBytes }
+            return Array(UnsafeBufferPointer(rebasing: scratch[0..<produced]))
+        case Z_BUF_ERROR, Z_OK:
+            // Out of room (over the limit) or out of input (the stream goes on).
+            if stream.avail_out == 0 { throw .outputTooLarge(limit: limit) }
+            throw .truncated
+        default:
+            throw .corrupt(stream.msg.map { String(cString: $0) } ?? "error \(status)")
         }
     }
 }

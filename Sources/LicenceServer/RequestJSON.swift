@@ -1,3 +1,4 @@
+import LicenceCore
 /// Reads the two request bodies of the verification routes, `{"token": "…"}` and
 /// `{"tokens": ["…", …]}`, straight from the bytes, without Foundation. Anything it does not
 /// recognise returns nil, and the caller falls back to the full decoder for a precise error.
@@ -84,7 +85,7 @@ enum RequestJSON {
                 switch bytes[index] {
                 case UInt8(ascii: "\""):
                     defer { index += 1 }
-                    if plain { return String(validating: bytes[start..<index], as: UTF8.self) }
+                    if plain { return UTF8Text.string(bytes[start..<index]) }
                     return unescape(bytes[start..<index])
                 case UInt8(ascii: "\\"):
                     plain = false
@@ -119,7 +120,7 @@ enum RequestJSON {
                 }
                 i += 2
             }
-            return String(validating: out, as: UTF8.self)
+            return UTF8Text.string(out)
         }
 
         /// Skips any JSON value, nesting bounded.
