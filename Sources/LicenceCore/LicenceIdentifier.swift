@@ -29,14 +29,17 @@ public struct LicenceIdentifier: Sendable, Hashable, Comparable, TextCodable {
         self.serial = serial
         self.version = version
         self.check = ISO7064.mod37_36(typeCode + issuerCode + serial + Self.versionText(version))!
+        description = Self.prefix + typeCode + "." + issuerCode + "." + serial + "." + Self.versionText(version) + "."
+            + String(check)
     }
 
-    private init(typeCode: String, issuerCode: String, serial: String, version: Int, check: Character) {
+    private init(typeCode: String, issuerCode: String, serial: String, version: Int, check: Character, text: String) {
         self.typeCode = typeCode
         self.issuerCode = issuerCode
         self.serial = serial
         self.version = version
         self.check = check
+        description = text
     }
 
     /// Parses and validates an identifier, including its check character.
@@ -51,8 +54,8 @@ public struct LicenceIdentifier: Sendable, Hashable, Comparable, TextCodable {
     /// One pass over the UTF-8 of a well-formed identifier, as every token carries one; nil for
     /// anything else, which ``init(describingFailureOf:)`` then explains.
     private static func parseWellFormed(_ text: String) -> LicenceIdentifier? {
-        var text = text
-        return text.withUTF8 { bytes -> LicenceIdentifier? in
+        var utf8 = text
+        return utf8.withUTF8 { bytes -> LicenceIdentifier? in
             let prefix = Self.prefixUTF8
             guard bytes.count > prefix.count, bytes.prefix(prefix.count).elementsEqual(prefix) else { return nil }
             // Part boundaries: type, issuer, serial, version, check.
@@ -91,7 +94,7 @@ public struct LicenceIdentifier: Sendable, Hashable, Comparable, TextCodable {
                 String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self)
             }
             return LicenceIdentifier(typeCode: part(start, ends.0), issuerCode: part(ends.0 + 1, ends.1),
-                                     serial: part(ends.1 + 1, ends.2), version: version, check: check)
+                                     serial: part(ends.1 + 1, ends.2), version: version, check: check, text: text)
         }
     }
 
@@ -163,9 +166,8 @@ public struct LicenceIdentifier: Sendable, Hashable, Comparable, TextCodable {
         }
     }
 
-    public var description: String {
-        Self.prefix + typeCode + "." + issuerCode + "." + serial + "." + Self.versionText(version) + "." + String(check)
-    }
+    /// The identifier as text, kept rather than rebuilt: every answer and status lookup uses it.
+    public let description: String
 
     public static func < (a: LicenceIdentifier, b: LicenceIdentifier) -> Bool { a.description < b.description }
 }

@@ -17,15 +17,27 @@ struct AgencyAuthenticationMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else { return try await next(request, context) }
-        guard header.lowercased().hasPrefix("bearer "), case let key = header.dropFirst(7).trimmingCharacters(in: .whitespaces),
-              !key.isEmpty, key.utf8.count <= 256 else {
-            throw Problem.invalidKey
-        }
+        guard let key = Self.bearerKey(header) else { throw Problem.invalidKey }
         guard let agency = try agencies.agency(keyHash: AgencyKey.hash(key)) else { throw Problem.invalidKey }
         var context = context
         context.agency = agency
-        context.logger[metadataKey: "agency"] = .string(agency.code)
+        // Setting metadata makes the log handler format it again; skip that when no line would show it.
+        if context.logger.logLevel <= .info { context.logger[metadataKey: "agency"] = .string(agency.code) }
         return try await next(request, context)
+    }
+
+    /// The key of `Bearer KEY` (scheme in any case, blanks around the key), at most 256 bytes.
+    static func bearerKey(_ header: String) -> Substring? {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard header.utf8.count > 7, header.utf8.prefix(7).lazy.map({ $0 | 0x20 }).elementsEqual("bearer ".utf8) else {
+            return nil
+        }
+        let rest = header.dropFirst(7)
+        guard let first = rest.firstIndex(where: { !blank($0) }), let last = rest.lastIndex(where: { !blank($0) }) else {
+            return nil
+        }
+        let key = rest[first...last]
+        return key.utf8.count <= 256 ? key : nil
     }
 }
 
@@ -58,7 +70,7 @@ public enum AgencyKey {
         return "elk_" + Hex.encode(bytes)
     }
 
-    public static func hash(_ key: String) -> [UInt8] { Array(SHA256.hash(data: Array(key.utf8))) }
+    public static func hash(_ key: some StringProtocol) -> [UInt8] { Array(SHA256.hash(data: Array(key.utf8))) }
 }
 
 /// A token bucket per client for anonymous verifications. A client is its address (an IPv6 client

@@ -68,6 +68,11 @@ struct VerificationController: Sendable {
         Verifier(trustStore: trust.current.list, statusSource: statuses, clock: SystemClock(), cache: cache)
     }
 
+    /// For a batch: the registry is asked once for changes, before the first token.
+    var batchVerifier: Verifier {
+        Verifier(trustStore: trust.current.list, statusSource: statuses.refreshedOnce(), clock: SystemClock(), cache: cache)
+    }
+
     func verify(_ request: Request, context: ServerContext) async throws -> Response {
         if context.agency == nil,
            let wait = limiter.take(limiter.client(remoteAddress: context.remoteAddress, forwardedFor: request.forwardedFor)) {
@@ -89,7 +94,7 @@ struct VerificationController: Sendable {
         let buffer = try await JSONBody.body(of: request, limit: settings.maxBodyBytes)
         let tokens = try RequestJSON.tokens(buffer.readableBytesView) ?? JSONBody.decode(BatchRequest.self, from: buffer).tokens
         guard tokens.count <= settings.maxBatch else { throw Problem.batchTooLarge(tokens.count, settings.maxBatch) }
-        let verifier = self.verifier
+        let verifier = batchVerifier
         let answers = tokens.concurrentMap { token -> (VerificationResult, [UInt8]) in
             let result = verifier.verify(token)
             return (result, VerificationReport(result).json)

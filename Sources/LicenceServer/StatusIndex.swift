@@ -84,6 +84,25 @@ final class StatusIndex: StatusSource, Sendable {
 
     func status(of claims: LicenceClaims, now: Int64) -> LicenceStatusAnswer {
         guard refresh() else { return .unavailable("the registry cannot be read") }
+        return lookup(claims)
+    }
+
+    /// A source that has applied every change committed before this call, and answers from memory
+    /// without looking again: one look for a whole batch, all of whose tokens arrived after it.
+    func refreshedOnce() -> any StatusSource {
+        Refreshed(index: self, available: refresh())
+    }
+
+    private struct Refreshed: StatusSource {
+        let index: StatusIndex
+        let available: Bool
+
+        func status(of claims: LicenceClaims, now: Int64) -> LicenceStatusAnswer {
+            available ? index.lookup(claims) : .unavailable("the registry cannot be read")
+        }
+    }
+
+    private func lookup(_ claims: LicenceClaims) -> LicenceStatusAnswer {
         guard let reference = claims.status else { return .unknownLicence }
         let fingerprint = Self.fingerprint(claims.identifier.description)
         return state.withLock { state in

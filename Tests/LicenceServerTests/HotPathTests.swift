@@ -71,3 +71,22 @@ struct SignatureCacheTests {
         #expect(cache.lookup("token 9 ") == nil)
     }
 }
+
+struct BearerKeyTests {
+    @Test func readsTheKeyOfABearerHeader() {
+        #expect(AgencyAuthenticationMiddleware.bearerKey("Bearer elk_abc") == "elk_abc")
+        #expect(AgencyAuthenticationMiddleware.bearerKey("bEaReR \t elk_abc  ") == "elk_abc")
+        #expect(AgencyAuthenticationMiddleware.bearerKey("Bearer " + String(repeating: "k", count: 256)) != nil)
+    }
+
+    @Test(arguments: ["Bearer", "Bearer ", "Bearer    ", "Basic elk_abc", "Bearerelk_abc", "Bearer " + String(repeating: "k", count: 257)])
+    func refusesEverythingElse(_ header: String) {
+        #expect(AgencyAuthenticationMiddleware.bearerKey(header) == nil)
+    }
+
+    @Test func writesEscapesExactlyWhereNeeded() {
+        var writer = JSONWriter()
+        writer.string("a\"b\\c\nd\u{7}福")
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == #""a\"b\\c\nd\u0007福""#)
+    }
+}
