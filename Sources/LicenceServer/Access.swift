@@ -16,6 +16,9 @@ struct AgencyAuthenticationMiddleware: RouterMiddleware {
     let agencies: AgencyDirectory
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let cause = request.headers[Request.useCauseField], cause.utf8.count > Request.maxUseCauseLength {
+            throw Problem.invalidHeader("X-Use-Cause", "has \(cause.utf8.count) characters; at most \(Request.maxUseCauseLength) are accepted")
+        }
         guard let header = request.headers[.authorization] else { return try await next(request, context) }
         guard let key = Self.bearerKey(header) else { throw Problem.invalidKey }
         guard let agency = try agencies.agency(keyHash: AgencyKey.hash(key)) else { throw Problem.invalidKey }
@@ -137,15 +140,20 @@ final class RateLimiter: Sendable {
 }
 
 extension Request {
-    /// 办事事由 from `X-Use-Cause` (UTF-8 percent-encoded, since header values are ASCII), bounded,
-    /// without control or format characters (it is printed to operators' terminals later).
+    static let useCauseField = HTTPField.Name("X-Use-Cause")!
+    /// The longest `X-Use-Cause` accepted, as sent: about 110 Chinese characters percent-encoded.
+    static let maxUseCauseLength = 1024
+
+    /// 办事事由 from `X-Use-Cause` (UTF-8 percent-encoded, since header values are ASCII), without
+    /// control or format characters (it is printed to operators' terminals later). Its length was
+    /// checked by ``AgencyAuthenticationMiddleware`` before any handler ran.
     var useCause: String? {
-        headers[HTTPField.Name("X-Use-Cause")!].map { raw in
+        headers[Self.useCauseField].map { raw in
             let decoded = raw.removingPercentEncoding ?? raw
             let clean = decoded.unicodeScalars.filter {
                 $0.properties.generalCategory != .control && $0.properties.generalCategory != .format
             }
-            return String(String.UnicodeScalarView(clean).prefix(200))
+            return String(String.UnicodeScalarView(clean))
         }
     }
 

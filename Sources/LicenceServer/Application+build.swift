@@ -16,7 +16,7 @@ public func buildApplication(_ dependencies: ServerDependencies) throws -> some 
                              agencies: AgencyDirectory(registry: dependencies.registry, feed: feed))
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(dependencies.settings.idleTimeout)))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "elicence"),
         services: [recorder],
         onServerRunning: { channel in

@@ -190,7 +190,7 @@ struct RegistryController: Sendable {
     func holder(_ request: Request, context: ServerContext) async throws -> Response {
         guard let agency = context.agency else { throw Problem.unauthenticated }
         let body = try await JSONBody.decode(HolderLookupRequest.self, from: request, limit: 4096)
-        let code = body.holderCode.trimmingCharacters(in: .whitespaces).uppercased()
+        let code = body.holderCode.trimmingCharacters(in: [" ", "\t"]).uppercased()
         guard (8...32).contains(code.count), code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
             throw Problem.invalidRequest("holderCode must be a credit code or citizen ID number (8 to 32 letters and digits)")
         }

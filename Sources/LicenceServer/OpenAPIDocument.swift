@@ -1,3 +1,4 @@
+import Hummingbird
 import Foundation
 
 /// The OpenAPI 3.1 description of the service, generated from the route table.
@@ -20,6 +21,8 @@ enum OpenAPIDocument {
             }
             var errors = route.errors
             if route.access == .agency && !errors.contains(401) { errors.append(401) }
+            // A route that reads X-Use-Cause refuses an overlong one.
+            if route.access != .anyone && !errors.contains(400) { errors.append(400) }
             for status in errors.sorted() {
                 responses[String(status)] = ["description": statusDescription(status),
                                              "content": ["application/problem+json": ["schema": ref("Problem")]]]
@@ -36,7 +39,7 @@ enum OpenAPIDocument {
             if route.access != .anyone {
                 parameters.append(["name": "X-Use-Cause", "in": "header", "required": false,
                                    "description": "办事事由, the purpose of the use; UTF-8, percent-encoded",
-                                   "schema": ["type": "string", "maxLength": 200]])
+                                   "schema": ["type": "string", "maxLength": Request.maxUseCauseLength]])
             }
             if !parameters.isEmpty { operation["parameters"] = parameters }
             switch route.access {
@@ -84,7 +87,10 @@ enum OpenAPIDocument {
     static var schemas: [String: Any] { [
         "VerifyRequest": ["type": "object", "required": ["token"], "properties": ["token": ["type": "string", "example": "EL1:..."]]],
         "BatchRequest": ["type": "object", "required": ["tokens"], "properties": ["tokens": ["type": "array", "items": text]]],
-        "HolderLookupRequest": ["type": "object", "required": ["holderCode"], "properties": ["holderCode": text]],
+        "HolderLookupRequest": ["type": "object", "required": ["holderCode"], "properties": [
+            "holderCode": ["type": "string", "pattern": "^[ \\t]*[0-9A-Za-z]{8,32}[ \\t]*$",
+                           "description": "统一社会信用代码 or 公民身份号码; letters in either case, blanks around ignored"],
+        ]],
         "VerificationAnswer": [
             "type": "object", "required": ["valid", "outcome", "message", "statusChecked"],
             "properties": [

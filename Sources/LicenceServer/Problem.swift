@@ -43,6 +43,10 @@ public struct Problem: Error, HTTPResponseError {
         return Problem(.badRequest, "invalid-json", zh: "请求体不是有效的 JSON\(reason)", en: "The request body is not valid JSON\(reason)")
     }
 
+    static func invalidHeader(_ name: String, _ detail: String) -> Problem {
+        Problem(.badRequest, "invalid-header", zh: "请求头 \(name) 不符合要求：\(detail)", en: "The header \(name) is not acceptable: \(detail)")
+    }
+
     static func invalidRequest(_ detail: String) -> Problem {
         Problem(.unprocessableContent, "invalid-request", zh: "请求内容不符合要求：\(detail)", en: "The request is not acceptable: \(detail)")
     }

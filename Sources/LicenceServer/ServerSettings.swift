@@ -19,6 +19,9 @@ public struct ServerSettings: Sendable {
     public var maxBatch = 1000
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes = 1 << 20
+    /// Seconds a connection may stay silent (a stalled client, mid-request or between requests)
+    /// before it is closed.
+    public var idleTimeout = 30
     /// Days usage records are kept before they are deleted.
     public var usageRetentionDays = 180
     /// `ttl` of served status lists, in seconds.

@@ -105,14 +105,13 @@ final class UsageRecorder: Service, Sendable {
     }
 }
 
-/// The trust list of the key directory, reloaded when the file changes (a key retired or declared
-/// compromised with the command line takes effect without a restart).
+/// The trust list of the key directory, reloaded when the file changes: a key retired or declared
+/// compromised with the command line takes effect from the next request, without a restart.
 final class TrustSource: Sendable {
     private let keys: KeyStore
     private let logger: Logger
     private struct Loaded {
-        var modified: Date?
-        var checked: ContinuousClock.Instant
+        var file: FileIdentity?
         var list: TrustList
         var document: TrustListDocument
     }
@@ -121,40 +120,49 @@ final class TrustSource: Sendable {
     init(keys: KeyStore, logger: Logger) throws {
         self.keys = keys
         self.logger = logger
+        let file = FileIdentity(path: keys.trustListPath)
         let document = try keys.loadDocument()
-        state = Mutex(Loaded(modified: Self.modified(keys.trustListPath), checked: .now,
-                             list: try KeyStore.trustList(from: document, source: keys.trustListPath), document: document))
+        state = Mutex(Loaded(file: file, list: try KeyStore.trustList(from: document, source: keys.trustListPath),
+                             document: document))
     }
 
-    private static func modified(_ path: String) -> Date? {
-        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
-    }
-
-    /// The current list. The file's modification time is looked at no more than once a second; a
+    /// The current list. Every call looks at the file (one `stat`, about a microsecond): the command
+    /// line replaces it by renaming a new file over it, so any change shows as a new identity. A
     /// changed file is read and checked outside the lock, then swapped in.
     var current: (list: TrustList, document: TrustListDocument) {
-        let now = ContinuousClock.now
-        let (snapshot, due) = state.withLock { loaded -> ((TrustList, TrustListDocument, Date?), Bool) in
-            let due = now - loaded.checked >= .seconds(1)
-            if due { loaded.checked = now }
-            return ((loaded.list, loaded.document, loaded.modified), due)
-        }
-        guard due else { return (snapshot.0, snapshot.1) }
-        let modified = Self.modified(keys.trustListPath)
-        guard modified != snapshot.2 else { return (snapshot.0, snapshot.1) }
+        let file = FileIdentity(path: keys.trustListPath)
+        let snapshot = state.withLock { ($0.list, $0.document, $0.file) }
+        guard file != snapshot.2, let file else { return (snapshot.0, snapshot.1) }
         do {
             let document = try keys.loadDocument()
             let list = try KeyStore.trustList(from: document, source: keys.trustListPath)
             state.withLock { loaded in
                 loaded.list = list
                 loaded.document = document
-                loaded.modified = modified
+                loaded.file = file
             }
             logger.info("trust list reloaded", metadata: ["keys": "\(document.keys.count)"])
             return (list, document)
         } catch {
+            // Remember the unreadable file so that the error is logged once, not on every request.
+            state.withLock { $0.file = file }
             logger.error("trust list changed but cannot be read; keeping the previous one", metadata: ["error": "\(error)"])
             return (snapshot.0, snapshot.1)
         }
+    }
+}
+
+/// What tells one version of a file from another: device, inode, size and modification time.
+struct FileIdentity: Equatable, Sendable {
+    let device: UInt64, inode: UInt64, size: Int64, seconds: Int, nanoseconds: Int
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        seconds = info.st_mtim.tv_sec
+        nanoseconds = info.st_mtim.tv_nsec
     }
 }

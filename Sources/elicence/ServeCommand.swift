@@ -34,6 +34,8 @@ struct ServeCommand: AsyncParsableCommand {
     var maxBatch: Int = 1000
     @Option(help: "Verified tokens remembered so that a token shown again skips its signature check (0: none).")
     var signatureCacheSize: Int = 100_000
+    @Option(help: "Seconds a connection may stay silent, mid-request or between requests, before it is closed.")
+    var idleTimeout: Int = 30
     @Option(help: "Days usage records are kept.")
     var usageRetentionDays: Int = 180
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -49,6 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...10_000_000).contains(signatureCacheSize) else {
             throw ValidationError("--signature-cache-size must be from 0 to 10000000")
         }
+        guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be from 1 to 3600 seconds") }
         guard (1...3650).contains(usageRetentionDays) else { throw ValidationError("--usage-retention-days must be from 1 to 3650") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
     }
@@ -92,6 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.maxBatch = maxBatch
         settings.signatureCacheSize = signatureCacheSize
         settings.usageRetentionDays = usageRetentionDays
+        settings.idleTimeout = idleTimeout
         let app = try buildApplication(ServerDependencies(settings: settings, registry: store, keys: keyStore,
                                                           statusSigner: statusSigner, metrics: metrics, logger: logger))
         try await app.runService()

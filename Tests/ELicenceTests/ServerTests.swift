@@ -182,7 +182,7 @@ struct DemoServer {
         let kid = try #require(try demo.licences().first { ($0["id"] as? String) == id }.flatMap { ($0["token"] as? String) }
             .map { try LicenceToken.decode($0).kid })
         #expect(try run(Paths.elicence, ["keys", "compromise", Hex.encode(kid), "--keys", demo.keys]).status == 0)
-        Thread.sleep(forTimeInterval: 1.5)  // the trust list is looked at once a second
+        // At once: the very next requests after the command returned.
         let read = try demo.server.request("GET", "/v1/licences/\(id)", headers: demo.auth).json
         #expect(read["valid"] as? Bool == false, "\(read)")
         #expect(try demo.verify(token, headers: demo.auth)["outcome"] as? String == "key_compromised")
