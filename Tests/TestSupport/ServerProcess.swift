@@ -39,7 +39,7 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// Starts `elicence serve ARGUMENTS --port P` in `directory` and waits until `/healthz` answers.
     public init(_ arguments: [String], directory: TemporaryDirectory = TemporaryDirectory("elicence-server"),
-                timeout: TimeInterval = 60) throws {
+                environment: [String: String] = [:], timeout: TimeInterval = 60) throws {
         self.directory = directory
         port = freePort()
         output = directory.file("server.log")
@@ -48,6 +48,7 @@ public final class ServerProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: Paths.elicence)
         process.arguments = ["serve"] + arguments + ["--port", String(port)]
         process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = logHandle
         process.standardError = logHandle
         try process.run()
