@@ -24,6 +24,17 @@ final class EVPKey: @unchecked Sendable {
         }
         return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+
+    /// The public point of an EC key in SEC 1 form, as the key holds it.
+    var encodedPublicKey: [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 133)
+        var length = 0
+        guard EVP_PKEY_get_octet_string_param(pointer, OSSL_PKEY_PARAM_PUB_KEY, &buffer, buffer.count, &length) == 1 else {
+            OpenSSLError.clearQueue()
+            return nil
+        }
+        return Array(buffer[0..<length])
+    }
 }
 
 /// A memory BIO, freed with its owner.

@@ -27,8 +27,10 @@ for r in (r for r in results if r["kind"] == "inprocess"):
     limit[alg] = single * cores
     row("%s verify, in process, 1 core (Verifier, %s)" % (alg, r["implementation"]), r["verifier_per_s"],
         "fastest library, 1 core", single, 0.9)
+    # The SM2 check is ELicence's own code, so it has a target against OpenSSL's.
     row("%s signature check, %s, 1 core" % (alg, r["implementation"]), r["signature_per_s"],
-        "openssl speed %s verify" % alg.lower(), openssl.get(alg, {}).get("verify", 0))
+        "openssl speed %s verify" % alg.lower(), openssl.get(alg, {}).get("verify", 0),
+        1.5 if alg == "SM2" else None)
 
 http = {r["name"]: r for r in results if r["kind"] == "http"}
 trivial = http.get("trivial", {}).get("rps", 0)
