@@ -21,9 +21,11 @@ struct AgencyAuthenticationMiddleware: RouterMiddleware {
         }
         guard let header = request.headers[.authorization] else { return try await next(request, context) }
         guard let key = Self.bearerKey(header) else { throw Problem.invalidKey }
-        guard let agency = try agencies.agency(keyHash: AgencyKey.hash(key)) else { throw Problem.invalidKey }
+        let (found, counter) = try agencies.agency(keyHash: AgencyKey.hash(key))
+        guard let agency = found else { throw Problem.invalidKey }
         var context = context
         context.agency = agency
+        context.registryCounter = counter
         // Setting metadata makes the log handler format it again; skip that when no line would show it.
         if context.logger.logLevel <= .info { context.logger[metadataKey: "agency"] = .string(agency.code) }
         return try await next(request, context)
@@ -56,12 +58,13 @@ final class AgencyDirectory: Sendable {
         self.feed = feed
     }
 
-    func agency(keyHash: [UInt8]) throws -> Agency? {
+    /// The active agency with this key hash, and the registry's change counter it was read at.
+    func agency(keyHash: [UInt8]) throws -> (Agency?, counter: Int64) {
         let counter = try feed.changeCounter()
-        if let found = state.withLock({ $0.counter == counter ? $0.byKey[keyHash] as Agency?? : nil }) { return found }
+        if let found = state.withLock({ $0.counter == counter ? $0.byKey[keyHash] as Agency?? : nil }) { return (found, counter) }
         let byKey = Dictionary(try registry.activeAgencies().map { ($0.keyHash, $0.agency) }, uniquingKeysWith: { a, _ in a })
         state.withLock { $0 = (counter, byKey) }
-        return byKey[keyHash]
+        return (byKey[keyHash], counter)
     }
 }
 

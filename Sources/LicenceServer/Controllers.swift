@@ -64,13 +64,11 @@ struct VerificationController: Sendable {
     let limiter: RateLimiter
     let settings: ServerSettings
 
-    var verifier: Verifier {
-        Verifier(trustStore: trust.current.list, statusSource: statuses, clock: SystemClock(), cache: cache)
-    }
-
-    /// For a batch: the registry is asked once for changes, before the first token.
-    var batchVerifier: Verifier {
-        Verifier(trustStore: trust.current.list, statusSource: statuses.refreshedOnce(), clock: SystemClock(), cache: cache)
+    /// The registry is asked for changes once a request (for a batch, before its first token), or
+    /// not at all when authentication already read its change counter.
+    func verifier(_ context: ServerContext) -> Verifier {
+        Verifier(trustStore: trust.current.list, statusSource: statuses.refreshedOnce(counter: context.registryCounter),
+                 clock: SystemClock(), cache: cache)
     }
 
     func verify(_ request: Request, context: ServerContext) async throws -> Response {
@@ -81,7 +79,7 @@ struct VerificationController: Sendable {
         // The hot path reads the token and writes the answer without Foundation's JSON.
         let buffer = try await JSONBody.body(of: request, limit: 64 * 1024)
         let token = try RequestJSON.token(buffer.readableBytesView) ?? JSONBody.decode(VerifyRequest.self, from: buffer).token
-        let result = verifier.verify(token)
+        let result = verifier(context).verify(token)
         VerificationMetrics.count(result)
         if let agency = context.agency {
             recorder.record(usage(result, agency: agency, cause: request.useCause))
@@ -94,14 +92,14 @@ struct VerificationController: Sendable {
         let buffer = try await JSONBody.body(of: request, limit: settings.maxBodyBytes)
         let tokens = try RequestJSON.tokens(buffer.readableBytesView) ?? JSONBody.decode(BatchRequest.self, from: buffer).tokens
         guard tokens.count <= settings.maxBatch else { throw Problem.batchTooLarge(tokens.count, settings.maxBatch) }
-        let verifier = batchVerifier
+        let verifier = verifier(context)
         let answers = tokens.concurrentMap { token -> (VerificationResult, [UInt8]) in
             let result = verifier.verify(token)
             return (result, VerificationReport(result).json)
         }
         let cause = request.useCause
         recorder.record(answers.map { usage($0.0, agency: agency, cause: cause) })
-        answers.forEach { VerificationMetrics.count($0.0) }
+        VerificationMetrics.count(answers.lazy.map(\.0))
         var bytes: [UInt8] = Array(#"{"results":["#.utf8)
         bytes.reserveCapacity(answers.reduce(16) { $0 + $1.1.count + 1 })
         for (index, answer) in answers.enumerated() {
@@ -126,14 +124,23 @@ enum VerificationMetrics {
     private static let counters = Mutex<[String: Metrics.Counter]>([:])
 
     static func count(_ result: VerificationResult) {
-        let code = result.outcome.code
-        let counter = counters.withLock { counters in
+        counter(result.outcome.code).increment()
+    }
+
+    /// A batch's results: one increment an outcome.
+    static func count(_ results: some Sequence<VerificationResult>) {
+        var tally: [String: Int] = [:]
+        for result in results { tally[result.outcome.code, default: 0] += 1 }
+        for (code, count) in tally { counter(code).increment(by: count) }
+    }
+
+    private static func counter(_ code: String) -> Metrics.Counter {
+        counters.withLock { counters in
             if let counter = counters[code] { return counter }
             let counter = Metrics.Counter(label: "elicence_verifications_total", dimensions: [("outcome", code)])
             counters[code] = counter
             return counter
         }
-        counter.increment()
     }
 }
 

@@ -58,6 +58,9 @@ public struct ServerContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var remoteAddress: String
     public var agency: Agency?
+    /// The registry's change counter as read while authenticating this request, after it arrived;
+    /// the status check reuses it rather than asking the registry a second time.
+    var registryCounter: Int64?
     public var maxUploadSize: Int { 1 << 20 }
 
     public init(source: ApplicationRequestContextSource) {

@@ -64,9 +64,9 @@ final class StatusIndex: StatusSource, Sendable {
 
     /// Applies what the registry committed since the last look. Returns false when the registry
     /// cannot be read (the answer is then `status_unavailable`, never a stale one).
-    private func refresh() -> Bool {
+    private func refresh(counter known: Int64? = nil) -> Bool {
         do {
-            let counter = try feed.changeCounter()
+            let counter = try known ?? feed.changeCounter()
             guard counter != state.withLock({ $0.counter }) else { return true }
             try state.withLock { state throws(RegistryError) in
                 guard state.counter != counter else { return }
@@ -88,9 +88,11 @@ final class StatusIndex: StatusSource, Sendable {
     }
 
     /// A source that has applied every change committed before this call, and answers from memory
-    /// without looking again: one look for a whole batch, all of whose tokens arrived after it.
-    func refreshedOnce() -> any StatusSource {
-        Refreshed(index: self, available: refresh())
+    /// without looking again: one look for a request, or for a whole batch, all of whose tokens
+    /// arrived before it.
+    /// `counter`, when given, is the registry's change counter read after the request arrived.
+    func refreshedOnce(counter: Int64? = nil) -> any StatusSource {
+        Refreshed(index: self, available: refresh(counter: counter))
     }
 
     private struct Refreshed: StatusSource {

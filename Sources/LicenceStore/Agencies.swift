@@ -138,12 +138,21 @@ extension SQLiteRegistry: AgencyRegistry {
         guard !records.isEmpty else { return }
         try access {
             try pool.write { db in
+                // The agencies of a batch are few: look each up once, not once a record.
+                var agencyIDs: [String: Int64] = [:]
+                let lookup = try db.cachedStatement(sql: "SELECT id FROM agency WHERE code = ?")
                 let insert = try db.cachedStatement(sql: """
-                    INSERT INTO usage_record (agency_id, licence_id, action, cause, outcome, at)
-                    VALUES ((SELECT id FROM agency WHERE code = ?), ?, ?, ?, ?, ?)
+                    INSERT INTO usage_record (agency_id, licence_id, action, cause, outcome, at) VALUES (?, ?, ?, ?, ?, ?)
                     """)
                 for record in records {
-                    try insert.execute(arguments: [record.agency, record.licence, record.action.rawValue, record.cause,
+                    let agencyID: Int64?
+                    if let known = agencyIDs[record.agency] {
+                        agencyID = known
+                    } else {
+                        agencyID = try Int64.fetchOne(lookup, arguments: [record.agency])
+                        if let agencyID { agencyIDs[record.agency] = agencyID }
+                    }
+                    try insert.execute(arguments: [agencyID, record.licence, record.action.rawValue, record.cause,
                                                    record.outcome, record.at])
                 }
             }
