@@ -69,9 +69,9 @@ class Registry:
         self.agency_key = next(line.split(": ", 1)[1] for line in added.stdout.splitlines() if line.startswith("API key"))
 
     def write_batch(self, name, prefix, count):
-        """A JSONL file of `count` licences numbered `prefix`0000001…; returns its path and numbers."""
+        """A JSONL file of `count` licences numbered 闽市监`prefix`第0000001号…; returns its path and numbers."""
         path = os.path.join(self.work, name)
-        numbers = ["闽市监%s%07d号" % (prefix, i + 1) for i in range(count)]
+        numbers = ["闽市监%s第%07d号" % (prefix, i + 1) for i in range(count)]
         with open(path, "w", encoding="utf-8") as out:
             for i, number in enumerate(numbers):
                 out.write(json.dumps({
