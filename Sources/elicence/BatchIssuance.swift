@@ -120,6 +120,7 @@ struct BatchIssuance {
     let format: IssueCommand.BatchFormat?
     let batchSize: Int
     let reportPath: String
+    var progress: IssueCommand.ProgressMode = .auto
 
     struct LineError: Encodable {
         var line: Int
@@ -130,12 +131,14 @@ struct BatchIssuance {
     func run() async throws {
         let lines = try BatchReader.read(path: path, format: format)
         let isCSV = (format ?? (path.lowercased().hasSuffix(".csv") ? .csv : .jsonl)) == .csv
-        let progress = Progress(total: lines.count)
+        let progress = Progress(total: lines.count, mode: progress)
         var errors: [LineError] = []
         var issued = 0, unchanged = 0, processed = 0
         let started = Date()
         for chunk in stride(from: 0, to: lines.count, by: batchSize).map({ lines[$0..<min($0 + batchSize, lines.count)] }) {
             var good: [(line: Int, licence: Licence)] = []
+            let failedBefore = errors.count
+            let issuedBefore = issued, unchangedBefore = unchanged
             let prepared = chunk.concurrentMap { entry in entry.document.flatMap { issuance.prepare($0) } }
             for (entry, result) in zip(chunk, prepared) {
                 switch result {
@@ -154,7 +157,11 @@ struct BatchIssuance {
                 }
             }
             processed += chunk.count
+            // The transaction has committed (or there was nothing to write): the chunk is settled.
             progress.update(done: processed, issued: issued)
+            progress.committed(Progress.Transaction(
+                firstLine: chunk.first!.line, lastLine: chunk.last!.line, failedLines: errors[failedBefore...].map(\.line).sorted(),
+                issued: issued - issuedBefore, unchanged: unchanged - unchangedBefore, done: processed, total: lines.count))
         }
         progress.finish()
         errors.sort { $0.line < $1.line }
@@ -196,22 +203,51 @@ struct BatchIssuance {
     }
 }
 
-/// A progress line on standard error, only when it is a terminal.
+/// Progress on standard error: a line that updates itself when standard error is a terminal
+/// (`auto`), or one JSON line per settled transaction (`jsonl`), written after its commit, so that a
+/// script that reads it knows which lines are durably in the registry even if the run is killed.
 final class Progress {
     let total: Int
-    let enabled = isatty(STDERR_FILENO) == 1
+    let mode: IssueCommand.ProgressMode
+    let terminal: Bool
     let started = Date()
+    private let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
 
-    init(total: Int) { self.total = total }
+    /// One transaction of a batch: the lines it covered, which of them failed, and what it wrote.
+    struct Transaction: Encodable {
+        var firstLine: Int
+        var lastLine: Int
+        var failedLines: [Int]
+        var issued: Int
+        var unchanged: Int
+        var done: Int
+        var total: Int
+    }
+
+    init(total: Int, mode: IssueCommand.ProgressMode) {
+        self.total = total
+        self.mode = mode
+        terminal = mode == .auto && isatty(STDERR_FILENO) == 1
+    }
 
     func update(done: Int, issued: Int) {
-        guard enabled else { return }
+        guard terminal else { return }
         let seconds = max(Date().timeIntervalSince(started), 0.001)
         let text = "\r\(done)/\(total) lines, \(issued) issued, \(Int(Double(issued) / seconds))/s "
         FileHandle.standardError.write(Data(text.utf8))
     }
 
+    /// Reports a settled transaction (jsonl mode); one write(2) per line, so lines never interleave.
+    func committed(_ transaction: Transaction) {
+        guard mode == .jsonl, let line = try? encoder.encode(transaction) else { return }
+        FileHandle.standardError.write(line + Data("\n".utf8))
+    }
+
     func finish() {
-        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

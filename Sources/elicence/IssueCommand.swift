@@ -17,11 +17,15 @@ struct IssueCommand: AsyncParsableCommand {
               elicence issue --batch licences.csv
             Issuer and number identify a licence: issuing it again with the same content does nothing; with \
             different content it is refused unless --new-version supersedes the old one. A batch commits every \
-            --batch-size lines, reports each failed line, and exits 2 if any line failed.
+            --batch-size lines, reports each failed line, and exits 2 if any line failed. With --progress jsonl it \
+            writes one JSON line to standard error after each transaction commits: {"firstLine", "lastLine", \
+            "failedLines", "issued", "unchanged", "done", "total"}; every line from firstLine to lastLine that is not \
+            in failedLines is then in the registry.
             """
     )
 
     enum BatchFormat: String, ExpressibleByArgument, CaseIterable { case jsonl, csv }
+    enum ProgressMode: String, ExpressibleByArgument, CaseIterable { case auto, none, jsonl }
 
     @Option(help: "Licence type code (the type must be in the catalogue).")
     var type: String?
@@ -52,6 +56,11 @@ struct IssueCommand: AsyncParsableCommand {
     var batchSize: Int = 5000
     @Option(help: ArgumentHelp("Where to write the per-line error report (default: FILE.errors.jsonl).", valueName: "PATH"))
     var errors: String?
+    @Option(help: """
+        Progress of a batch on standard error: auto (a line that updates itself, on a terminal only), none, or \
+        jsonl (one JSON line per committed transaction, for scripts).
+        """)
+    var progress: ProgressMode = .auto
 
     @Flag(help: "Supersede an existing licence with the same number whose content differs.")
     var newVersion = false
@@ -98,7 +107,7 @@ struct IssueCommand: AsyncParsableCommand {
                                 allowBadChecksum: allowBadChecksum)
         if let batch {
             try await BatchIssuance(issuance: issuance, path: batch, format: format, batchSize: batchSize,
-                                    reportPath: errors ?? batch + ".errors.jsonl").run()
+                                    reportPath: errors ?? batch + ".errors.jsonl", progress: progress).run()
         } else {
             try issueOne(issuance)
         }

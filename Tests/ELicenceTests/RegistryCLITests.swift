@@ -150,6 +150,42 @@ struct RegistryEndToEndTests {
         #expect(((verified.report["licence"] as? [String: Any])?["holder"] as? [String: String])?["code"] == "110105********002X")
     }
 
+    @Test func bulkProgressReportsEachCommittedTransaction() throws {
+        let registry = try RegistryCLI(alg: "ed25519")
+        func line(_ number: Int, holderCode: String = "91350100MA2Y01111F") -> String {
+            #"{"type": "11100000000013338W011", "number": "闽市监2026第\#(number)号", "holder": {"name": "某公司\#(number)", "code": "\#(holderCode)"}, "validFrom": "2026-03-01", "fields": {"注册资本": "1万元", "法定代表人": "周九"}}"#
+        }
+        // Line 3 has a wrong check character; line 5 is blank and not a licence.
+        let text = [line(1), line(2), line(3, holderCode: "91350100MA2Y01111A"), line(4), "", line(6)].joined(separator: "\n")
+        let file = try registry.cli.dir.write("progress.jsonl", text)
+        func progress(_ result: ProcessResult) -> [[String: Any]] {
+            result.stderr.split(separator: "\n").filter { $0.hasPrefix("{") }.compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+        }
+        let first = try registry.cli.run(["issue", "--batch", file, "--batch-size", "2", "--progress", "jsonl"]
+                                         + registry.db + registry.keys)
+        #expect(first.status == 2, "\(first)")
+        let transactions = progress(first)
+        #expect(transactions.map { $0["firstLine"] as? Int } == [1, 3, 6], "\(first.stderr)")
+        #expect(transactions.map { $0["lastLine"] as? Int } == [2, 4, 6])
+        #expect(transactions.map { $0["failedLines"] as? [Int] } == [[], [3], []])
+        #expect(transactions.map { $0["issued"] as? Int } == [2, 1, 1])
+        #expect(transactions.map { $0["done"] as? Int } == [2, 4, 5])
+        #expect(transactions.allSatisfy { $0["total"] as? Int == 5 && $0["unchanged"] as? Int == 0 })
+        #expect(first.stdout.contains("issued 4, unchanged 0, failed 1"), "\(first)")
+        #expect(try registry.licenceCount() == 4)
+
+        let again = try registry.cli.run(["issue", "--batch", file, "--batch-size", "3", "--progress", "jsonl"]
+                                         + registry.db + registry.keys)
+        #expect(progress(again).map { $0["unchanged"] as? Int } == [2, 2], "\(again.stderr)")
+        #expect(progress(again).map { $0["lastLine"] as? Int } == [3, 6])
+
+        // Without the option nothing but errors reaches standard error when it is not a terminal.
+        let plain = try registry.cli.run(["issue", "--batch", file] + registry.db + registry.keys)
+        #expect(progress(plain).isEmpty && plain.stderr.contains("line 3: holder.code"), "\(plain.stderr)")
+    }
+
     @Test(arguments: ["sm2", "es256", "ed25519"])
     func qrCodesScanBackToTheToken(_ alg: String) throws {
         let registry = try RegistryCLI(alg: alg)
