@@ -8,8 +8,8 @@ import Metrics
 import ServiceLifecycle
 import Synchronization
 
-/// Collects usage records and writes them in batches once a second, so that a verification does not
-/// wait for a disk write; a crash can lose at most the last second of records. It also deletes
+/// Collects usage records and writes them in batches twice a second, on a fixed schedule, so that a
+/// verification does not wait for a disk write; a crash can lose at most the last second of records. It also deletes
 /// records older than the retention period, at start and every hour. Writes run on a queue of their
 /// own, never on the threads that answer requests. On shutdown it writes what is left.
 final class UsageRecorder: Service, Sendable {
@@ -90,12 +90,15 @@ final class UsageRecorder: Service, Sendable {
     func run() async throws {
         await onWriteQueue { self.purge() }
         var ticks = 0
-        // Runs until graceful shutdown, then writes what is left.
+        var next = ContinuousClock.now
+        // Runs until graceful shutdown, then writes what is left. The schedule is fixed (every
+        // 500 ms from the start), so a slow write does not push the next one back.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
+            next = max(next + .milliseconds(500), ContinuousClock.now)
+            try? await Task.sleep(until: next, clock: .continuous)
             _ = await onWriteQueue { self.flush() }
             ticks += 1
-            if ticks % 3600 == 0 { await onWriteQueue { self.purge() } }
+            if ticks % 7200 == 0 { await onWriteQueue { self.purge() } }
         }
         for attempt in 1...5 {
             if await onWriteQueue({ self.flush() }) { return }
