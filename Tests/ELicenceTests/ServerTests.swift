@@ -42,6 +42,9 @@ struct DemoServer {
 }
 
 @Suite(.serialized) struct ServerTests {
+    /// The demo agency's credit code.
+    static let demoAgency = try! HolderCode.completing("11350100MB0000456", kind: .creditCode).value
+
     @Test func everyDocumentedRouteIsServed() throws {
         let demo = try DemoServer()
         let spec = try demo.server.request("GET", "/openapi.json")
@@ -211,12 +214,21 @@ struct DemoServer {
         let perType = (try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])?["perType"] as? [[String: Any]]
         #expect(perType?.first?["name"] as? String == "营业执照")
 
+        // Every kind of registry read leaves its record, a holder lookup that finds nothing too.
+        _ = try demo.server.request("POST", "/v1/holders/licences", json: ["holderCode": "91350100MA2Y01111F"], headers: demo.auth)
+        _ = try demo.server.request("GET", "/v1/licences/1.2.156.3005.2.nothing", headers: demo.auth)
+
         // Records still pending at shutdown are written before the server exits.
         _ = try demo.verify(token, headers: demo.auth)
         #expect(demo.server.terminate() == 0)
         let after = try demo.cli(["usage", "--licence", id, "--json"])
         let count = (try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [Any])?.count
         #expect(count == 4, "\(after)")  // 2 verifications, 1 read, 1 usage read
+        let all = try demo.cli(["usage", "--agency", Self.demoAgency, "--json"])
+        let actions = ((try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as? [[String: Any]]) ?? [])
+            .map { "\($0["action"] ?? "")/\($0["outcome"] ?? "")" }
+        #expect(Set(actions).isSuperset(of: ["verify/valid", "read/details", "read/not_found", "usage_read/details",
+                                             "holder_lookup/none_found"]), "\(actions)")
     }
 
     @Test func badRequestsAreProblemsAndLimitsHold() throws {
