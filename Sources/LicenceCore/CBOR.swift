@@ -95,6 +95,43 @@ public enum CBOR: Sendable, Hashable {
     }
 }
 
+// Written out rather than synthesized so that equality is reflexive, as Hashable requires: every NaN
+// is the same data item (the encoder writes each as f9 7e00), so a map cannot hold two NaN keys.
+extension CBOR {
+    public static func == (lhs: CBOR, rhs: CBOR) -> Bool {
+        switch (lhs, rhs) {
+        case (.unsigned(let a), .unsigned(let b)), (.negative(let a), .negative(let b)): return a == b
+        case (.bytes(let a), .bytes(let b)): return a == b
+        case (.text(let a), .text(let b)): return a == b
+        case (.array(let a), .array(let b)): return a == b
+        case (.map(let a), .map(let b)): return a == b
+        case (.tagged(let t, let a), .tagged(let u, let b)): return t == u && a == b
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.null, .null), (.undefined, .undefined): return true
+        case (.simple(let a), .simple(let b)): return a == b
+        case (.float(let a), .float(let b)): return a == b || (a.isNaN && b.isNaN)
+        default: return false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .unsigned(let n): hasher.combine(0 as UInt8); hasher.combine(n)
+        case .negative(let n): hasher.combine(1 as UInt8); hasher.combine(n)
+        case .bytes(let b): hasher.combine(2 as UInt8); hasher.combine(b)
+        case .text(let s): hasher.combine(3 as UInt8); hasher.combine(s)
+        case .array(let items): hasher.combine(4 as UInt8); hasher.combine(items)
+        case .map(let entries): hasher.combine(5 as UInt8); hasher.combine(entries)
+        case .tagged(let tag, let item): hasher.combine(6 as UInt8); hasher.combine(tag); hasher.combine(item)
+        case .bool(let b): hasher.combine(7 as UInt8); hasher.combine(b)
+        case .null: hasher.combine(8 as UInt8)
+        case .undefined: hasher.combine(9 as UInt8)
+        case .simple(let v): hasher.combine(10 as UInt8); hasher.combine(v)
+        case .float(let d): hasher.combine(11 as UInt8); hasher.combine(d.isNaN ? .nan : d)
+        }
+    }
+}
+
 extension CBOR: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral,
     ExpressibleByBooleanLiteral, ExpressibleByNilLiteral
 {
@@ -513,6 +550,10 @@ public struct CBORDecoder {
             return .simple(UInt8(argument))
         case 25:
             let value = HalfFloat.value(UInt16(argument))
+            // The one deterministic NaN is f9 7e00, the form the encoder writes.
+            if limits.requireDeterministic, value.isNaN, argument != 0x7e00 {
+                throw .notDeterministic(offset: start, reason: "NaN not in the form f97e00")
+            }
             return .float(value)
         case 26:
             let value = Double(Float(bitPattern: UInt32(argument)))

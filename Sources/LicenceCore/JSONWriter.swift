@@ -69,6 +69,11 @@ public struct JSONWriter {
         bytes.append(contentsOf: String(value).utf8)
     }
 
+    public mutating func uint(_ value: UInt64) {
+        beforeValue()
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
     public mutating func null() {
         beforeValue()
         bytes.append(contentsOf: "null".utf8)
@@ -176,7 +181,7 @@ extension LicenceJSON {
         if let statusList {
             writer.key("statusList")
             writer.objectValue { w in
-                w.key("index"); w.int(Int64(statusList.index))
+                w.key("index"); w.uint(statusList.index)
                 w.key("uri"); w.string(statusList.uri)
             }
         }

@@ -92,9 +92,15 @@ public struct TrustList: TrustStore {
 
 /// RFC 3339 timestamps in UTC, second precision.
 public enum Timestamp {
+    /// Any `Int64` is accepted: a token's claims may hold one, and they are shown as they are.
     public static func format(_ seconds: Int64) -> String {
-        let day = CalendarDate(daysSinceEpoch: seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
-        let rest = seconds - day.daysSinceEpoch * 86_400
+        // Floor division without overflow: `seconds - 86_399` traps near Int64.min.
+        var (days, rest) = seconds.quotientAndRemainder(dividingBy: 86_400)
+        if rest < 0 {
+            days -= 1
+            rest += 86_400
+        }
+        let day = CalendarDate(daysSinceEpoch: days)
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return "\(day)T\(two(rest / 3600)):\(two(rest % 3600 / 60)):\(two(rest % 60))Z"
     }
