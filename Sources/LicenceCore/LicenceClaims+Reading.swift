@@ -18,6 +18,9 @@ extension LicenceClaims {
     }
 
     static func readWellFormed(_ bytes: UnsafeBufferPointer<UInt8>, limits: CBORDecoder.Limits) -> LicenceClaims? {
+        // The claims nest three deep (payload, licence claim, fields); a stricter limit is the
+        // general decoder's to enforce.
+        guard limits.maxDepth >= 3 else { return nil }
         var reader = CBORCursor(bytes: bytes, limits: limits)
         guard let count = reader.length(major: 5) else { return nil }
         var seen: UInt8 = 0
@@ -111,7 +114,9 @@ struct CBORCursor {
 
     /// The element count of an array or map head (`major` 4 or 5), bounded by what the input can hold.
     mutating func length(major: UInt8) -> Int? {
-        guard let (m, n) = head(), m == major, n <= UInt64(bytes.count - offset) else { return nil }
+        guard let (m, n) = head(), m == major, n <= UInt64(limits.maxLength), n <= UInt64(bytes.count - offset) else {
+            return nil
+        }
         return Int(n)
     }
 

@@ -115,7 +115,7 @@ public struct LicenceIdentifier: Sendable, Hashable, Comparable, TextCodable {
         guard parts[4].count == 1, let given = parts[4].first else {
             throw LicenceCoreError(.invalidIdentifier, "check \"\(parts[4])\" in \"\(text)\" is not one character")
         }
-        guard given == check else {
+        guard parts[4].utf8.elementsEqual(String(check).utf8) else {
             throw LicenceCoreError(.wrongCheckCharacter,
                 "licence identifier \(text) has check character \(given); expected \(check)")
         }

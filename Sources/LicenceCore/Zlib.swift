@@ -53,7 +53,9 @@ public enum Zlib {
         var stream = z_stream()
         guard elicence_inflateInit(&stream) == Z_OK else { throw .corrupt("inflateInit failed") }
         defer { inflateEnd(&stream) }
-        let room = max(limit, 0) + 1
+        // Deflate expands at most about 1032:1, so a small input needs little room whatever the limit.
+        let limit = min(max(limit, 0), Int(UInt32.max) - 1)
+        let room = min(limit + 1, input.count * 1032 + 64)
         let scratch = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: room)
         defer { scratch.deallocate() }
         stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)

@@ -26,22 +26,25 @@ struct AgencyAuthenticationMiddleware: RouterMiddleware {
         var context = context
         context.agency = agency
         context.registryCounter = counter
-        // Setting metadata makes the log handler format it again; skip that when no line would show it.
-        if context.logger.logLevel <= .info { context.logger[metadataKey: "agency"] = .string(agency.code) }
+        context.logger[metadataKey: "agency"] = .string(agency.code)
         return try await next(request, context)
     }
 
-    /// The key of `Bearer KEY` (scheme in any case, blanks around the key), at most 256 bytes.
+    /// The key of `Bearer KEY` (scheme in any case, blanks around the key), at most 256 bytes. Read
+    /// byte by byte: a combining mark after the scheme's space must not join it into one character.
     static func bearerKey(_ header: String) -> Substring? {
-        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard header.utf8.count > 7, header.utf8.prefix(7).lazy.map({ $0 | 0x20 }).elementsEqual("bearer ".utf8) else {
-            return nil
-        }
-        let rest = header.dropFirst(7)
+        let utf8 = header.utf8
+        let scheme = Array("bearer ".utf8)
+        guard utf8.count > scheme.count,
+              zip(utf8.prefix(scheme.count), scheme).allSatisfy({ byte, expected in
+                  byte == expected || (expected >= UInt8(ascii: "a") && expected <= UInt8(ascii: "z") && byte == expected - 32)
+              }) else { return nil }
+        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        let rest = utf8[utf8.index(utf8.startIndex, offsetBy: scheme.count)...]
         guard let first = rest.firstIndex(where: { !blank($0) }), let last = rest.lastIndex(where: { !blank($0) }) else {
             return nil
         }
-        let key = rest[first...last]
+        let key = Substring(utf8[first...last])
         return key.utf8.count <= 256 ? key : nil
     }
 }

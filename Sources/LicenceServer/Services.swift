@@ -117,8 +117,13 @@ final class TrustSource: Sendable {
         var file: FileIdentity?
         var list: TrustList
         var document: TrustListDocument
+        /// A version of the file that could not be read, and when it was last tried.
+        var failed: (file: FileIdentity, at: ContinuousClock.Instant)?
     }
     private let state: Mutex<Loaded>
+    /// One reload at a time; requests that find the file changed wait for it rather than answer
+    /// from the list the file no longer holds.
+    private let reloading = Mutex(())
 
     init(keys: KeyStore, logger: Logger) throws {
         self.keys = keys
@@ -131,26 +136,36 @@ final class TrustSource: Sendable {
 
     /// The current list. Every call looks at the file (one `stat`, about a microsecond): the command
     /// line replaces it by renaming a new file over it, so any change shows as a new identity. A
-    /// changed file is read and checked outside the lock, then swapped in.
+    /// changed file is read and checked by one request while the others wait, then swapped in. A
+    /// version that cannot be read is tried again each second, and reported once.
     var current: (list: TrustList, document: TrustListDocument) {
         let file = FileIdentity(path: keys.trustListPath)
         let snapshot = state.withLock { ($0.list, $0.document, $0.file) }
         guard file != snapshot.2, let file else { return (snapshot.0, snapshot.1) }
-        do {
-            let document = try keys.loadDocument()
-            let list = try KeyStore.trustList(from: document, source: keys.trustListPath)
-            state.withLock { loaded in
-                loaded.list = list
-                loaded.document = document
-                loaded.file = file
+        return reloading.withLock { _ in
+            let latest = state.withLock { ($0.list, $0.document, $0.file, $0.failed) }
+            if latest.2 == file { return (latest.0, latest.1) }  // loaded while this request waited
+            let now = ContinuousClock.now
+            if let failed = latest.3, failed.file == file, now - failed.at < .seconds(1) { return (latest.0, latest.1) }
+            do {
+                let document = try keys.loadDocument()
+                let list = try KeyStore.trustList(from: document, source: keys.trustListPath)
+                state.withLock { loaded in
+                    loaded.list = list
+                    loaded.document = document
+                    loaded.file = file
+                    loaded.failed = nil
+                }
+                logger.info("trust list reloaded", metadata: ["keys": "\(document.keys.count)"])
+                return (list, document)
+            } catch {
+                state.withLock { $0.failed = (file, now) }
+                if latest.3?.file != file {
+                    logger.error("trust list changed but cannot be read; keeping the previous one",
+                                 metadata: ["error": "\(error)"])
+                }
+                return (latest.0, latest.1)
             }
-            logger.info("trust list reloaded", metadata: ["keys": "\(document.keys.count)"])
-            return (list, document)
-        } catch {
-            // Remember the unreadable file so that the error is logged once, not on every request.
-            state.withLock { $0.file = file }
-            logger.error("trust list changed but cannot be read; keeping the previous one", metadata: ["error": "\(error)"])
-            return (snapshot.0, snapshot.1)
         }
     }
 }

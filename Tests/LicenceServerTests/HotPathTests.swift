@@ -77,6 +77,8 @@ struct BearerKeyTests {
         #expect(AgencyAuthenticationMiddleware.bearerKey("Bearer elk_abc") == "elk_abc")
         #expect(AgencyAuthenticationMiddleware.bearerKey("bEaReR \t elk_abc  ") == "elk_abc")
         #expect(AgencyAuthenticationMiddleware.bearerKey("Bearer " + String(repeating: "k", count: 256)) != nil)
+        // A combining mark after the space belongs to the key, not to the scheme's space.
+        #expect(AgencyAuthenticationMiddleware.bearerKey("Bearer \u{301}elk_abc") == "\u{301}elk_abc")
     }
 
     @Test(arguments: ["Bearer", "Bearer ", "Bearer    ", "Basic elk_abc", "Bearerelk_abc", "Bearer " + String(repeating: "k", count: 257)])
