@@ -58,6 +58,7 @@ import Testing
             let seconds = try cluster.propagation(of: [command, licence.id, "--reason", "测试 \(command)"], token: licence.token,
                                                   outcome: outcome)
             #expect(seconds != nil && seconds! <= Self.propagationLimit, "\(command): \(seconds.map { "\($0) s" } ?? "never")")
+            print("\(command) reported by every server after \(String(format: "%.3f", seconds ?? .infinity)) s")
             worst = max(worst, seconds ?? .infinity)
         }
         try check("suspend", (id, token), "suspended")
@@ -99,13 +100,17 @@ import Testing
             let verified = try server.request("POST", "/v1/verify", json: ["token": token], headers: auth)
             #expect(verified.json["outcome"] as? String == "valid")
         }
-        // Usage records written by both servers (once a second) are read back by either.
+        // Usage records written by both servers (once a second) reach the registry: a verification and
+        // a read from each, with their cause.
+        var records: [[String: Any]] = []
         #expect(try eventually(within: 5) {
-            let usage = try cluster.servers[0].request("GET", "/v1/licences/\(id)/usage", headers: auth)
-            return (usage.json["records"] as? [[String: Any]])?.count ?? 0 >= 4
-        })
-        let printed = try cluster.registry.expectSuccess(["usage", "--licence", id, "--json"] + cluster.registry.db)
-        #expect(printed.stdout.contains("企业开办"))
+            let printed = try cluster.registry.expectSuccess(["usage", "--licence", id, "--json"] + cluster.registry.db)
+            records = try JSONSerialization.jsonObject(with: Data(printed.stdout.utf8)) as? [[String: Any]] ?? []
+            return records.count == 4
+        }, "\(records)")
+        #expect(records.allSatisfy { $0["cause"] as? String == "企业开办" && $0["agency"] as? String == "11350100MB0000456D" })
+        let usage = try cluster.servers[1].request("GET", "/v1/licences/\(id)/usage", headers: auth)
+        #expect((usage.json["records"] as? [[String: Any]])?.count ?? 0 >= 4, "\(usage)")
 
         // An agency revoked with the command line is refused by every server within a second.
         try cluster.registry.expectSuccess(["agencies", "revoke", "11350100MB0000456D"] + cluster.registry.db)
