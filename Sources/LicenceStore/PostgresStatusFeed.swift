@@ -60,9 +60,11 @@ public final class PostgresStatusFeed: StatusFeed {
         }
     }
 
+    /// One statement for the changes (a list's URI and size never change once it exists, so reading
+    /// them afterwards needs no common snapshot).
     public func changes(after position: Int64, lists: (StatusListInfo) -> Void,
                         slots: (SlotStatus) -> Void) throws(RegistryError) -> Int64 {
-        try registry.connections.transaction(isolation: "REPEATABLE READ", readOnly: true) { session in
+        try registry.connections.withConnection { session in
             var latest = position
             var changed: [SlotStatus] = []
             var listsSeen = Set<Int64>()
