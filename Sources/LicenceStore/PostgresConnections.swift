@@ -50,8 +50,10 @@ final class PostgresConnections: Sendable {
         var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
                                                              password: password, database: location.database, tls: tls)
         // A commit is acknowledged once it is on disk (and on synchronous standbys, where there are
-        // any), whatever the server's default; times are stored as numbers, so the time zone is moot.
-        configuration.options.additionalStartupParameters = [("application_name", "elicence"), ("synchronous_commit", "on")]
+        // any), whatever the server's default. The queries are all short lookups by key, for which
+        // compiling a plan to machine code (PostgreSQL's JIT) costs far more than it saves.
+        configuration.options.additionalStartupParameters = [("application_name", "elicence"), ("synchronous_commit", "on"),
+                                                             ("jit", "off")]
         configuration.options.connectTimeout = .seconds(10)
         self.configuration = configuration
     }

@@ -33,20 +33,7 @@ struct RegistryOptions: ParsableArguments {
 
     /// The PostgreSQL password from --database-password-file or ELICENCE_DATABASE_PASSWORD; never from an argument.
     func password() throws -> String? {
-        if let databasePasswordFile {
-            let bytes: [UInt8]
-            do { bytes = try FileIO.read(databasePasswordFile, limit: 4096) } catch {
-                throw CLIError.badInput("--database-password-file: \(error.message)")
-            }
-            var text = String(decoding: bytes, as: UTF8.self)
-            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-            guard !text.isEmpty else { throw CLIError.badInput("--database-password-file: \(databasePasswordFile) is empty") }
-            return text
-        }
-        if let value = ProcessInfo.processInfo.environment["ELICENCE_DATABASE_PASSWORD"], !value.isEmpty {
-            return value
-        }
-        return nil
+        try Secret.read(file: databasePasswordFile, option: "--database-password-file", environment: "ELICENCE_DATABASE_PASSWORD")
     }
 }
 
