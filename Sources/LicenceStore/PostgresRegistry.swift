@@ -19,7 +19,6 @@ import Synchronization
 public final class PostgresRegistry: LicenceRegistry {
     public let location: PostgresLocation
     let connections: PostgresConnections
-    private let password: String?
     /// Commits made through this registry object, so that a server sees its own writes at once,
     /// without waiting for the notification to come back.
     let localCommits = Atomic<Int64>(0)
@@ -39,7 +38,6 @@ public final class PostgresRegistry: LicenceRegistry {
     public init(location: PostgresLocation, password: String?, create: Bool = true,
                 logger: Logger = Logger(label: "elicence.postgres", factory: { _ in SwiftLogNoOpLogHandler() })) throws(RegistryError) {
         self.location = location
-        self.password = password
         connections = try PostgresConnections(location: location, password: password, logger: logger)
         try PostgresSchema.migrate(connections, create: create)
     }
