@@ -10,7 +10,7 @@ public func buildApplication(_ dependencies: ServerDependencies) throws -> some 
     let trust = try TrustSource(keys: dependencies.keys, logger: dependencies.logger)
     let recorder = UsageRecorder(registry: dependencies.registry, retentionDays: settings.usageRetentionDays,
                                  logger: dependencies.logger)
-    let feed = try SQLiteStatusFeed(registry: dependencies.registry)
+    let feed = try dependencies.registry.makeStatusFeed()
     let statuses = try StatusIndex(feed: feed, logger: dependencies.logger)
     let router = buildRouter(dependencies, trust: trust, recorder: recorder, statuses: statuses,
                              agencies: AgencyDirectory(registry: dependencies.registry, feed: feed))

@@ -175,7 +175,7 @@ struct UsageAnswer: Encodable {
 /// `GET /v1/licences/{id}`, `POST /v1/holders/licences`, `GET /v1/licences/{id}/usage`.
 struct RegistryController: Sendable {
     static let maxHolderLicences = 1000
-    let registry: SQLiteRegistry
+    let registry: any Registry
     let recorder: UsageRecorder
     let trust: TrustSource
 
@@ -244,7 +244,7 @@ struct Viewer {
     let agency: Agency
     let today: CalendarDate
 
-    init(registry: SQLiteRegistry, trust: TrustSource, agency: Agency, now: Int64) throws {
+    init(registry: any Registry, trust: TrustSource, agency: Agency, now: Int64) throws {
         types = Dictionary(try registry.types().map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
         self.trust = trust.current.list
         self.agency = agency
@@ -275,7 +275,7 @@ struct PublicController: Sendable {
     let statusLists = ShortCache<Int64, [UInt8]?>(lifetime: statusListReuse)
     /// The OpenAPI document, made once from the route table.
     let openAPIDocument: [UInt8]
-    let registry: SQLiteRegistry
+    let registry: any Registry
     let trust: TrustSource
     let statusSigner: (any Signer)?
     let metrics: PrometheusCollectorRegistry

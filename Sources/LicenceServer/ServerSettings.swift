@@ -35,14 +35,14 @@ public struct ServerSettings: Sendable {
 /// What the application is built from: settings, storage, keys, and the metrics registry.
 public struct ServerDependencies: Sendable {
     public var settings: ServerSettings
-    public var registry: SQLiteRegistry
+    public var registry: any Registry
     public var keys: KeyStore
     /// Signs served status lists; nil when the key directory has no active status key.
     public var statusSigner: (any Signer)?
     public var metrics: PrometheusCollectorRegistry
     public var logger: Logger
 
-    public init(settings: ServerSettings, registry: SQLiteRegistry, keys: KeyStore, statusSigner: (any Signer)?,
+    public init(settings: ServerSettings, registry: any Registry, keys: KeyStore, statusSigner: (any Signer)?,
                 metrics: PrometheusCollectorRegistry, logger: Logger) {
         self.settings = settings
         self.registry = registry

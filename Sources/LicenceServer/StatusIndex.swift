@@ -4,9 +4,10 @@ import Logging
 import Synchronization
 
 /// Every licence's status in memory, 2 bits per slot, with a 64-bit fingerprint of the licence in each
-/// slot so that a token is matched to its own slot. Before each answer the index asks the registry
-/// whether anything was committed since it last looked (one `PRAGMA data_version`); if so it applies
-/// the changes first. So an acknowledged revocation is reported by the very next verification.
+/// slot so that a token is matched to its own slot. Before each answer the index asks the feed whether
+/// anything was committed since it last looked; if so it applies the changes first. On SQLite that is
+/// one `PRAGMA data_version`, so an acknowledged revocation is reported by the very next verification;
+/// on PostgreSQL it is a counter moved by `NOTIFY`, so every server reports it within a second.
 final class StatusIndex: StatusSource, Sendable {
     private struct Slots {
         var uri: String

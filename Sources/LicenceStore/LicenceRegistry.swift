@@ -30,6 +30,9 @@ public protocol LicenceRegistry: Sendable {
     func statusLists() throws(RegistryError) -> [StatusListSnapshot]
     /// One status list, or nil when there is no list `number`.
     func statusList(number: Int64) throws(RegistryError) -> StatusListSnapshot?
+
+    /// What a server keeps its in-memory status index exact with. Each call makes a new feed.
+    func makeStatusFeed() throws(RegistryError) -> any StatusFeed
 }
 
 /// One licence to issue.
@@ -139,10 +142,14 @@ public struct RegistryError: Error, Sendable, CustomStringConvertible {
         public static let conflict = Code(rawValue: "conflict")
         /// The request itself is invalid.
         public static let invalid = Code(rawValue: "invalid")
+        /// Internal: the transaction was rolled back to be run again; never seen by callers.
+        static let retry = Code(rawValue: "retry")
     }
 
     public var code: Code
     public var message: String
+    /// The PostgreSQL SQLSTATE behind a storage error, when there is one.
+    var sqlState: String?
 
     public init(_ code: Code, _ message: String) {
         self.code = code

@@ -44,6 +44,10 @@ public final class SQLiteRegistry: LicenceRegistry {
         }
     }
 
+    public func makeStatusFeed() throws(RegistryError) -> any StatusFeed {
+        try SQLiteStatusFeed(registry: self)
+    }
+
     static func describe(_ error: any Error) -> String {
         if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
         return "\(error)"

@@ -113,19 +113,24 @@ struct KeyOptions: ParsableArguments {
 
     /// The passphrase from --passphrase-file or ELICENCE_KEY_PASSPHRASE; never from an argument.
     func passphrase() throws -> String? {
-        if let passphraseFile {
+        try Secret.read(file: passphraseFile, option: "--passphrase-file", environment: "ELICENCE_KEY_PASSPHRASE")
+    }
+}
+
+/// Secrets (key passphrases, database passwords) come from a file or an environment variable, never
+/// from an argument: a command line is visible to every user of the host.
+enum Secret {
+    /// The first line of `file` when one is given, else the variable `environment`, else nil.
+    static func read(file: String?, option: String, environment: String) throws -> String? {
+        if let file {
             let bytes: [UInt8]
-            do { bytes = try FileIO.read(passphraseFile, limit: 4096) } catch {
-                throw CLIError.badInput("--passphrase-file: \(error.message)")
-            }
+            do { bytes = try FileIO.read(file, limit: 4096) } catch { throw CLIError.badInput("\(option): \(error.message)") }
             var text = String(decoding: bytes, as: UTF8.self)
             while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-            guard !text.isEmpty else { throw CLIError.badInput("--passphrase-file: \(passphraseFile) is empty") }
+            guard !text.isEmpty else { throw CLIError.badInput("\(option): \(file) is empty") }
             return text
         }
-        if let value = ProcessInfo.processInfo.environment["ELICENCE_KEY_PASSPHRASE"], !value.isEmpty {
-            return value
-        }
+        if let value = ProcessInfo.processInfo.environment[environment], !value.isEmpty { return value }
         return nil
     }
 }

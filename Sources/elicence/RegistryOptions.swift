@@ -4,17 +4,36 @@ import LicenceCore
 import LicenceCrypto
 import LicenceStore
 
-/// `--database PATH`: the registry file.
+/// `--database PATH|URL`: the registry, a SQLite file or a PostgreSQL database, and where the
+/// PostgreSQL password comes from.
 struct RegistryOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The registry's SQLite file.", valueName: "PATH"))
+    @Option(help: ArgumentHelp(
+        "The registry: a SQLite file, or a PostgreSQL database as postgres://USER@HOST:PORT/DATABASE.",
+        valueName: "PATH|URL"))
     var database: String = "./data/elicence.sqlite"
 
-    /// Opens the registry; only commands that add to it (`create`) may create the file.
-    func open(create: Bool = false) throws -> SQLiteRegistry {
-        if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
-            throw CLIError.badInput("--database: PostgreSQL registries are not supported by this build; give a SQLite file path")
+    @Option(help: ArgumentHelp(
+        "A file holding the PostgreSQL password; ELICENCE_DATABASE_PASSWORD also works (never in the URL).",
+        valueName: "FILE"))
+    var databasePasswordFile: String?
+
+    var location: RegistryLocation {
+        get throws {
+            do { return try RegistryLocation(parsing: database) } catch { throw CLIError.map(registry: error) }
         }
-        return try SQLiteRegistry(path: database, create: create)
+    }
+
+    /// Opens the registry; only commands that add to it (`create`) may create it.
+    func open(create: Bool = false) throws -> any Registry {
+        let location = try location
+        var password: String?
+        if case .postgres = location { password = try self.password() }
+        do { return try location.open(password: password, create: create) } catch { throw CLIError.map(registry: error) }
+    }
+
+    /// The PostgreSQL password from --database-password-file or ELICENCE_DATABASE_PASSWORD; never from an argument.
+    func password() throws -> String? {
+        try Secret.read(file: databasePasswordFile, option: "--database-password-file", environment: "ELICENCE_DATABASE_PASSWORD")
     }
 }
 

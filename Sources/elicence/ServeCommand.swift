@@ -58,27 +58,35 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         var keyStore = keys.store
-        var databasePath = registry.database
+        var location = try registry.location
         var passphrase = try keys.passphrase()
         if demo {
             // Tokens name their status list by URL: a wildcard address is no place to fetch one from.
             let reachable = ["0.0.0.0", "::", "[::]"].contains(host) ? "127.0.0.1" : host.contains(":") ? "[\(host)]" : host
             let built = try DemoRegistry(directory: "./data/demo", publicURL: "http://\(reachable):\(port)").build()
             keyStore = KeyStore(directory: built.keys)
-            databasePath = built.database
+            location = .sqlite(path: built.database)
             passphrase = nil
             built.printSummary(host: host, port: port)
         }
-        let store: SQLiteRegistry
-        do { store = try SQLiteRegistry(path: databasePath, create: demo) } catch { throw CLIError.map(registry: error) }
-        let statusSigner: (any Signer)? = try {
-            guard let entry = try? keyStore.activeKey(role: .status) else { return nil }
-            return try keyStore.privateKey(for: entry, passphrase: passphrase).signer
-        }()
+        var password: String?
+        if case .postgres = location { password = try registry.password() }
 
         // Process-wide logging and metrics are set up here only, never in tests.
         let level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level) }
+        // PostgreSQL connection events: warnings (a lost LISTEN connection, say) unless more is asked for.
+        var databaseLogger = Logger(label: "elicence.postgres")
+        databaseLogger.logLevel = level < .info ? level : max(level, .warning)
+
+        let store: any Registry
+        do { store = try location.open(password: password, create: demo, logger: databaseLogger) } catch {
+            throw CLIError.map(registry: error)
+        }
+        let statusSigner: (any Signer)? = try {
+            guard let entry = try? keyStore.activeKey(role: .status) else { return nil }
+            return try keyStore.privateKey(for: entry, passphrase: passphrase).signer
+        }()
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         var logger = Logger(label: "elicence")

@@ -37,7 +37,7 @@ struct KeyMaterialTests {
         #expect(wrong.status != 0)
         record(wrong)
         record(try registry.cli.run(["sign", registry.cli.dir.file("l.json"), "--keys", registry.cli.keys, "--alg", "es256"]))
-        let server = try ServerProcess(["--database", registry.database, "--keys", registry.cli.keys, "--log-level", "trace"],
+        let server = try ServerProcess(registry.db + ["--keys", registry.cli.keys, "--log-level", "trace"],
                                        directory: registry.cli.dir, environment: environment)
         let added = try registry.cli.run(["agencies", "add", "--code", "11350100MB0000456D", "--name", "某部门"] + registry.db)
         record(added)

@@ -3,15 +3,17 @@ import LicenceCore
 import TestSupport
 import Testing
 
-/// A key directory with an issuer key and a status key, a registry with the business-licence and
-/// driving-licence types, all in one temporary directory.
+/// A key directory with an issuer key and a status key in one temporary directory, and a registry of
+/// the test's own (a SQLite file there, or a PostgreSQL database) with the business-licence and
+/// driving-licence types.
 struct RegistryCLI {
     let cli = CLI()
-    var database: String { cli.dir.file("data/registry.sqlite") }
-    var db: [String] { ["--database", database] }
+    let database: TestDatabase
+    var db: [String] { database.arguments }
     var keys: [String] { ["--keys", cli.keys] }
 
-    init(alg: String = "sm2") throws {
+    init(alg: String = "sm2", backend: Backend = .sqlite) throws {
+        database = try TestDatabase(backend, directory: cli.dir)
         _ = try cli.generateKey(alg)
         _ = try cli.generateKey("es256", role: "status")
         try expectSuccess(["types", "add", "--code", "11100000000013338W011", "--name", "营业执照", "--holder-kind", "enterprise",
@@ -53,8 +55,9 @@ struct RegistryCLI {
 }
 
 struct RegistryEndToEndTests {
-    @Test func issueVerifySuspendReinstateRevoke() throws {
-        let registry = try RegistryCLI()
+    @Test(arguments: Backend.available)
+    func issueVerifySuspendReinstateRevoke(_ backend: Backend) throws {
+        let registry = try RegistryCLI(backend: backend)
         let (id, token) = try registry.issue()
         #expect(id.hasPrefix("1.2.156.3005.2.11100000000013338W011.11350000003591037R."))
 
@@ -80,8 +83,9 @@ struct RegistryEndToEndTests {
         #expect((document?["licence"] as? [String: Any])?["status"] as? String == "revoked")
     }
 
-    @Test func newVersionsSupersede() throws {
-        let registry = try RegistryCLI(alg: "ed25519")
+    @Test(arguments: Backend.available)
+    func newVersionsSupersede(_ backend: Backend) throws {
+        let registry = try RegistryCLI(alg: "ed25519", backend: backend)
         let (id, token) = try registry.issue()
         // The same licence again is a no-op.
         let (sameID, _) = try registry.issue()
@@ -98,8 +102,9 @@ struct RegistryEndToEndTests {
         #expect(try registry.verifyOffline(newToken) == ("valid", 0))
     }
 
-    @Test func bulkIssuanceReportsBadLinesAndIsIdempotent() throws {
-        let registry = try RegistryCLI(alg: "es256")
+    @Test(arguments: Backend.available)
+    func bulkIssuanceReportsBadLinesAndIsIdempotent(_ backend: Backend) throws {
+        let registry = try RegistryCLI(alg: "es256", backend: backend)
         let csv = """
             type,number,holderName,holderCode,holderCodeType,validFrom,validUntil,field:注册资本,field:法定代表人,field:经营范围
             11100000000013338W011,闽市监2026第000201号,福州甲科技有限公司,91350100MA2Y01111F,001,2026-02-01,,50万元,李四,软件开发
@@ -201,8 +206,9 @@ struct RegistryEndToEndTests {
         #expect(terminal.stdout.contains("█"))
     }
 
-    @Test func badInputNamesTheProblemAndWritesNothing() throws {
-        let registry = try RegistryCLI()
+    @Test(arguments: Backend.available)
+    func badInputNamesTheProblemAndWritesNothing(_ backend: Backend) throws {
+        let registry = try RegistryCLI(backend: backend)
         let base = ["issue", "--type", "11100000000013338W011", "--holder-code", "91350100MA2Y01111F", "--holder-name", "某公司",
                     "--number", "N1", "--field", "注册资本=1万元", "法定代表人=张三"]
         func replacing(_ option: String, with value: String) -> [String] {

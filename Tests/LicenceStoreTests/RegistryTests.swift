@@ -5,10 +5,11 @@ import TestSupport
 import Testing
 @testable import LicenceStore
 
-/// A registry in a temporary directory of its own, with the business-licence type.
-struct RegistryFixture {
-    let dir = TemporaryDirectory("elicence-store")
-    let registry: SQLiteRegistry
+/// A registry of its own (a SQLite file in a temporary directory, or a new PostgreSQL database), with
+/// the business-licence type.
+final class RegistryFixture: Sendable {
+    let database: TestDatabase
+    let registry: any Registry
     static let issuer = Issuer(code: "11350000003591037R", name: "福州市市场监督管理局")
     static let signer = FakeKey(secret: 11)
     static let now: Int64 = 1_780_000_000
@@ -19,9 +20,15 @@ struct RegistryFixture {
         fields: [.init(name: "注册资本"), .init(name: "法定代表人"), .init(name: "经营范围", required: false)],
         disclosed: ["法定代表人"], validityYears: 20)
 
-    init() throws {
-        registry = try SQLiteRegistry(path: dir.file("data/registry.sqlite"))
+    init(_ backend: Backend = .sqlite) throws {
+        database = try TestDatabase(backend)
+        registry = try RegistryLocation(parsing: database.url).open(password: database.password, create: true)
         try registry.addType(Self.businessLicence, now: Self.now)
+    }
+
+    /// Another registry object on the same database, as another process or host would have.
+    func reopen(create: Bool = false) throws -> any Registry {
+        try RegistryLocation(parsing: database.url).open(password: database.password, create: create)
     }
 
     static func licence(number: String = "闽市监2026第000123号", holderCode: String = "91350100MA2Y01111F",
@@ -32,8 +39,8 @@ struct RegistryFixture {
                             fields: ["注册资本": capital, "法定代表人": "张三"]).validated(defaultIssuer: issuer)
     }
 
-    func issue(_ licences: [Licence], newVersion: Bool = false) throws -> [IssueOutcome] {
-        try registry.issue(licences.map { IssueRequest(licence: $0, newVersion: newVersion) }, signer: Self.signer,
+    func issue(_ licences: [Licence], newVersion: Bool = false, into registry: (any Registry)? = nil) throws -> [IssueOutcome] {
+        try (registry ?? self.registry).issue(licences.map { IssueRequest(licence: $0, newVersion: newVersion) }, signer: Self.signer,
                            publicURL: Self.publicURL, actor: "tester", now: Self.now)
     }
 
@@ -55,22 +62,24 @@ extension IssueOutcome {
 struct RegistrySchemaTests {
     @Test func walAndFullSynchronousOnEveryConnection() throws {
         let fixture = try RegistryFixture()
-        let (readMode, readSync) = try fixture.registry.pool.read { db in
+        let registry = try #require(fixture.registry as? SQLiteRegistry)
+        let (readMode, readSync) = try registry.pool.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
         }
         #expect(readMode == "wal")
         #expect(readSync == 2)  // FULL
-        let (writeSync, foreignKeys) = try fixture.registry.pool.write { db in
+        let (writeSync, foreignKeys) = try registry.pool.write { db in
             (try Int.fetchOne(db, sql: "PRAGMA synchronous"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
         }
         #expect(writeSync == 2)
         #expect(foreignKeys == 1)
     }
 
-    @Test func reopeningKeepsEverything() throws {
-        let fixture = try RegistryFixture()
+    @Test(arguments: Backend.available)
+    func reopeningKeepsEverything(_ backend: Backend) throws {
+        let fixture = try RegistryFixture(backend)
         let stored = try fixture.issueOne(RegistryFixture.licence())
-        let reopened = try SQLiteRegistry(path: fixture.registry.path)
+        let reopened = try fixture.reopen()
         #expect(try reopened.licence(id: stored.id.description) == stored)
         #expect(try reopened.types() == [RegistryFixture.businessLicence])
     }
@@ -90,8 +99,9 @@ struct RegistrySchemaTests {
 }
 
 struct CatalogueTests {
-    @Test func typesAreStoredAndUnique() throws {
-        let fixture = try RegistryFixture()
+    @Test(arguments: Backend.available)
+    func typesAreStoredAndUnique(_ backend: Backend) throws {
+        let fixture = try RegistryFixture(backend)
         #expect(try fixture.registry.type(code: "11100000000013338W011") == RegistryFixture.businessLicence)
         #expect {
             try fixture.registry.addType(RegistryFixture.businessLicence, now: 0)
@@ -113,8 +123,9 @@ struct CatalogueTests {
 }
 
 struct IssuanceTests {
-    @Test func issuedLicencesCarryTheirSlotAndVerify() throws {
-        let fixture = try RegistryFixture()
+    @Test(arguments: Backend.available)
+    func issuedLicencesCarryTheirSlotAndVerify(_ backend: Backend) throws {
+        let fixture = try RegistryFixture(backend)
         let stored = try fixture.issueOne(RegistryFixture.licence())
         #expect(stored.status == .valid)
         #expect(stored.licence.typeName == "营业执照")
@@ -129,8 +140,9 @@ struct IssuanceTests {
         #expect(try fixture.registry.statusEvents(licenceID: stored.id.description).map(\.status) == [.valid])
     }
 
-    @Test func sameContentIsANoOpDifferentContentNeedsANewVersion() throws {
-        let fixture = try RegistryFixture()
+    @Test(arguments: Backend.available)
+    func sameContentIsANoOpDifferentContentNeedsANewVersion(_ backend: Backend) throws {
+        let fixture = try RegistryFixture(backend)
         let first = try fixture.issueOne(RegistryFixture.licence())
         guard case .unchanged(let again) = try fixture.issue([RegistryFixture.licence()])[0] else {
             Issue.record("re-issuing the same licence must be a no-op")
@@ -152,8 +164,9 @@ struct IssuanceTests {
         #expect(list.list[Int(second.statusIndex)] == 0)
     }
 
-    @Test func requestsFailOneByOne() throws {
-        let fixture = try RegistryFixture()
+    @Test(arguments: Backend.available)
+    func requestsFailOneByOne(_ backend: Backend) throws {
+        let fixture = try RegistryFixture(backend)
         var unknownType = try RegistryFixture.licence(number: "2")
         unknownType.typeCode = "11100000000013338W099"
         var undefinedField = try RegistryFixture.licence(number: "3")
@@ -169,8 +182,9 @@ struct IssuanceTests {
         #expect(try fixture.registry.licences(LicenceFilter()).count == 1)
     }
 
-    @Test func queriesFindEveryLicenceOfAHolder() throws {
-        let fixture = try RegistryFixture()
+    @Test(arguments: Backend.available)
+    func queriesFindEveryLicenceOfAHolder(_ backend: Backend) throws {
+        let fixture = try RegistryFixture(backend)
         _ = try fixture.issue((1...5).map { try RegistryFixture.licence(number: "A\($0)") })
         _ = try fixture.issue((1...3).map { try RegistryFixture.licence(number: "B\($0)", holderCode: "91110000600037341L") })
         #expect(try fixture.registry.licences(LicenceFilter(holderCode: "91110000600037341l")).count == 3)
@@ -181,8 +195,9 @@ struct IssuanceTests {
         #expect(try fixture.registry.licences(LicenceFilter(status: .revoked)).map(\.id) == [some[0].id])
     }
 
-    @Test func slotsAreUniqueAndScattered() throws {
-        let fixture = try RegistryFixture()
+    @Test(arguments: Backend.available)
+    func slotsAreUniqueAndScattered(_ backend: Backend) throws {
+        let fixture = try RegistryFixture(backend)
         let outcomes = try fixture.issue((0..<300).map { try RegistryFixture.licence(number: "N\($0)") })
         let indexes = outcomes.compactMap { outcome -> Int64? in
             if case .issued(let stored) = outcome { return stored.statusIndex }
@@ -206,16 +221,18 @@ struct IssuanceTests {
             || SlotPermutation(seed: Array(repeating: 8, count: 32)).permute(1) != permutation.permute(1))
     }
 
-    @Test func twoProcessesShareOneFile() async throws {
-        let fixture = try RegistryFixture()
-        let other = try SQLiteRegistry(path: fixture.registry.path)
+    @Test(arguments: Backend.available)
+    func concurrentIssuersShareOneDatabase(_ backend: Backend) async throws {
+        let fixture = try RegistryFixture(backend)
+        let registries = [fixture.registry, try fixture.reopen(), try fixture.reopen()]
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for (index, registry) in [fixture.registry, other].enumerated() {
+            for (index, registry) in registries.enumerated() {
                 group.addTask {
-                    for round in 0..<20 {
-                        let licence = try RegistryFixture.licence(number: "P\(index)-\(round)")
-                        _ = try registry.issue([IssueRequest(licence: licence)], signer: RegistryFixture.signer,
-                                               publicURL: RegistryFixture.publicURL, actor: "t", now: RegistryFixture.now)
+                    for round in 0..<10 {
+                        // Each issuer issues its own numbers, and also the shared ones everybody issues.
+                        let batch = try [RegistryFixture.licence(number: "P\(index)-\(round)"), RegistryFixture.licence(number: "S\(round)")]
+                        let outcomes = try fixture.issue(batch, into: registry)
+                        #expect(outcomes.allSatisfy { $0.failure == nil }, "\(outcomes)")
                     }
                 }
             }
@@ -223,13 +240,19 @@ struct IssuanceTests {
         }
         let all = try fixture.registry.licences(LicenceFilter())
         #expect(all.count == 40)
-        #expect(Set(all.map(\.statusIndex)).count == 40)
+        #expect(Set(all.map(\.id)).count == 40)
+        #expect(Set(all.map { "\($0.statusList)/\($0.statusIndex)" }).count == 40)
+        // Every licence was issued once: one history entry each.
+        for licence in all.prefix(10) {
+            #expect(try fixture.registry.statusEvents(licenceID: licence.id.description).map(\.status) == [.valid])
+        }
     }
 }
 
 struct StatusTests {
-    @Test func lifeCycleAndHistory() throws {
-        let fixture = try RegistryFixture()
+    @Test(arguments: Backend.available)
+    func lifeCycleAndHistory(_ backend: Backend) throws {
+        let fixture = try RegistryFixture(backend)
         let id = try fixture.issueOne(RegistryFixture.licence()).id.description
         let registry = fixture.registry
         #expect(try registry.changeStatus(id: id, to: .suspended, reason: "调查", actor: "a", now: 10).status == .suspended)
@@ -252,8 +275,9 @@ struct StatusTests {
         #expect(throws: RegistryError.self) { try registry.changeStatus(id: id, to: .revoked, reason: "  ", actor: "a", now: 1) }
     }
 
-    @Test func exportedListsAnswerForEveryLicence() throws {
-        let fixture = try RegistryFixture()
+    @Test(arguments: Backend.available)
+    func exportedListsAnswerForEveryLicence(_ backend: Backend) throws {
+        let fixture = try RegistryFixture(backend)
         let stored = try (0..<4).map { try fixture.issueOne(RegistryFixture.licence(number: "S\($0)")) }
         _ = try fixture.registry.changeStatus(id: stored[1].id.description, to: .suspended, reason: "r", actor: "a", now: 1)
         _ = try fixture.registry.changeStatus(id: stored[2].id.description, to: .revoked, reason: "r", actor: "a", now: 1)
@@ -295,8 +319,9 @@ struct StatusListCodecTests {
 }
 
 struct AgencyRegistryTests {
-    @Test func agenciesKeysAndUsageRecords() throws {
-        let fixture = try RegistryFixture()
+    @Test(arguments: Backend.available)
+    func agenciesKeysAndUsageRecords(_ backend: Backend) throws {
+        let fixture = try RegistryFixture(backend)
         let registry = fixture.registry
         let stored = try fixture.issueOne(RegistryFixture.licence())
         let agency = Agency(code: "11350100MB0000456D", name: "福州市行政服务中心", grants: ["11100000000013338W011"], createdAt: 100)

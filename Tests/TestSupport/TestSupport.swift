@@ -79,6 +79,7 @@ public func run(_ executable: String, _ arguments: [String], stdin: String? = ni
     process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "ELICENCE_KEY_PASSPHRASE")
+    env.removeValue(forKey: "ELICENCE_DATABASE_PASSWORD")
     for (key, value) in environment { env[key] = value }
     process.environment = env
     if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
@@ -120,4 +121,14 @@ private final class OutputCollector: Sendable {
     func set(_ index: Int, _ value: Data) { data.withLock { $0[index] = value } }
 
     func text(_ index: Int) -> String { data.withLock { String(decoding: $0[index], as: UTF8.self) } }
+}
+
+/// Waits until `condition` holds, looking every 10 ms, for at most `seconds`; returns whether it held.
+public func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    repeat {
+        if try condition() { return true }
+        Thread.sleep(forTimeInterval: 0.01)
+    } while Date() < deadline
+    return try condition()
 }

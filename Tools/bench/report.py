@@ -51,7 +51,7 @@ if "batch" in http:
     row("HTTP batch verify, 1,000 tokens a request (tokens/s)", http["batch"]["rps"] * 1000,
         "ES256 crypto limit (%d cores)" % cores, limit.get("ES256", 0), 0.85)
     rows[-1] = rows[-1][:5] + (rows[-1][5] + "; server CPU %.0f µs a token" % (http["batch"]["server_cpu_us"] / 1000),)
-for r in (r for r in results if r["kind"] == "issuance"):
+for r in (r for r in results if r["kind"] == "issuance" and r.get("engine", "sqlite") == "sqlite"):
     row("bulk issuance, ES256 (%d licences)" % r["licences"], r["licences"] / r["seconds"],
         "openssl speed ecdsap256 sign, 1 core", openssl.get("ES256", {}).get("sign", 0))
 million = [r for r in results if r["kind"] == "million"]
@@ -67,3 +67,32 @@ for r in million:
     print("| server start-up with 1,000,000 licences | %.1f s | | | | |" % r["startup_s"])
     print("| server memory (RSS) with 1,000,000 licences | %.0f MB | 300 MB | 300 | %.2f | ≤ 1.00 %s |"
           % (r["rss_kib"] / 1024, r["rss_kib"] / 1024 / 300, "yes" if r["rss_kib"] / 1024 < 300 else "no"))
+
+# SQLite next to PostgreSQL, from the same run: the same licences, the same key, the same machine.
+pg_issuance = [r for r in results if r["kind"] == "issuance" and r.get("engine") == "postgres"]
+sqlite_issuance = [r for r in results if r["kind"] == "issuance" and r.get("engine", "sqlite") == "sqlite"]
+propagation = [r for r in results if r["kind"] == "propagation"]
+if pg_issuance:
+    def pair(name):
+        parts = [http.get(name + "-a"), http.get(name + "-b")]
+        return sum(p["rps"] for p in parts) if all(parts) else None
+    engine_rows = []
+    if sqlite_issuance:
+        s, p = sqlite_issuance[0], pg_issuance[0]
+        engine_rows.append(("bulk issuance, ES256 (%d licences), licences/s" % s["licences"],
+                            s["licences"] / s["seconds"], p["licences"] / p["seconds"]))
+    for name, label in [("cold", "HTTP verify, unique tokens (cold), req/s"),
+                        ("cached", "HTTP verify, one repeated token (cached), req/s")]:
+        if name in http and pair("pg-" + name) is not None:
+            engine_rows.append((label, http[name]["rps"], pair("pg-" + name)))
+    print()
+    print("Registry engines, same run: SQLite (one server) and PostgreSQL (two servers on one database, "
+          "fsync on; both servers and wrk share the %d cores)" % cores)
+    print()
+    print("| measure | SQLite | PostgreSQL | PostgreSQL / SQLite |")
+    print("| --- | ---: | ---: | ---: |")
+    for label, sqlite_value, pg_value in engine_rows:
+        print("| %s | %.0f | %.0f | %.2f |" % (label, sqlite_value, pg_value, pg_value / sqlite_value))
+    for r in propagation:
+        print("| status change reported by every server (%d servers, %d changes): median / p95 / worst | next answer "
+              "| %.1f / %.1f / %.1f ms | |" % (r["servers"], r["changes"], r["median_ms"], r["p95_ms"], r["max_ms"]))

@@ -1,0 +1,70 @@
+import Foundation
+import LicenceCore
+import TestSupport
+import Testing
+@testable import LicenceStore
+
+/// What a server keeps in memory, fed the way the server feeds it.
+final class FeedMirror {
+    let feed: any StatusFeed
+    var statuses: [String: LicenceStatus] = [:]
+    var lists: [Int64: String] = [:]
+    var position: Int64 = 0
+    var counter: Int64 = 0
+
+    init(_ feed: any StatusFeed) throws {
+        self.feed = feed
+        counter = try feed.changeCounter()
+        position = try feed.load(lists: { self.lists[$0.number] = $0.uri }, slots: { self.statuses[$0.licenceID] = $0.status })
+    }
+
+    /// Reads the changes when the counter moved, as the server does before each answer.
+    func refresh() throws {
+        let now = try feed.changeCounter()
+        guard now != counter else { return }
+        position = try feed.changes(after: position, lists: { self.lists[$0.number] = $0.uri },
+                                    slots: { self.statuses[$0.licenceID] = $0.status })
+        counter = now
+    }
+}
+
+struct StatusFeedTests {
+    @Test(arguments: Backend.available)
+    func commitsOfOtherProcessesReachTheFeed(_ backend: Backend) throws {
+        let fixture = try RegistryFixture(backend)
+        let first = try fixture.issueOne(RegistryFixture.licence(number: "F1")).id.description
+        let mirror = try FeedMirror(try fixture.registry.makeStatusFeed())
+        #expect(mirror.statuses == [first: .valid])
+        #expect(mirror.lists == [0: "https://licence.example.gov.cn/v1/status-lists/0"])
+
+        // Another registry object, as another process or host has, revokes one licence and issues another.
+        let other = try fixture.reopen()
+        _ = try other.changeStatus(id: first, to: .revoked, reason: "吊销", actor: "a", now: 1)
+        guard case .issued(let second) = try fixture.issue([RegistryFixture.licence(number: "F2")], into: other)[0] else {
+            Issue.record("the second licence was not issued")
+            return
+        }
+        let id = second.id.description
+        // Within a second: SQLite sees it at once; PostgreSQL once the notification arrives.
+        #expect(try eventually(within: 1) {
+            try mirror.refresh()
+            return mirror.statuses == [first: .revoked, id: .valid]
+        }, "\(mirror.statuses)")
+
+        // A change through the feed's own registry moves the counter before the call returns.
+        let before = try mirror.feed.changeCounter()
+        _ = try fixture.registry.changeStatus(id: id, to: .suspended, reason: "调查", actor: "a", now: 2)
+        #expect(try mirror.feed.changeCounter() != before)
+        try mirror.refresh()
+        #expect(mirror.statuses[id] == .suspended)
+
+        // A new-version supersession reaches the feed as two slots.
+        let third = try fixture.issueOne(RegistryFixture.licence(number: "F3"))
+        let newer = try fixture.issue([try RegistryFixture.licence(number: "F3", capital: "2元")], newVersion: true)
+        try mirror.refresh()
+        #expect(mirror.statuses[third.id.description] == .superseded)
+        if case .issued(let stored) = newer[0] { #expect(mirror.statuses[stored.id.description] == .valid) } else {
+            Issue.record("the new version was not issued: \(newer)")
+        }
+    }
+}
