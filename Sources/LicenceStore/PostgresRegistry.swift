@@ -184,28 +184,12 @@ public final class PostgresRegistry: LicenceRegistry {
 
     public func changeStatus(id: String, to status: LicenceStatus, reason: String, actor: String,
                              now: Int64) throws(RegistryError) -> StoredLicence {
-        guard status != .superseded else {
-            throw RegistryError(.invalid, "a licence is superseded only by issuing a new version of it")
-        }
-        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw RegistryError(.invalid, "--reason must say why the status changes") }
-        guard trimmed.count <= 1000 else { throw RegistryError(.invalid, "--reason is longer than 1000 characters") }
+        let trimmed = try StatusChange.reason(reason, to: status)
         let changed = try connections.transaction { session in
             guard let current = try Self.licence(id: id, session, forUpdate: true) else {
                 throw RegistryError(.notFound, "no licence \(id) in the registry")
             }
-            switch (current.status, status) {
-            case (.revoked, _):
-                throw RegistryError(.conflict, "licence \(id) is revoked; revocation is final")
-            case (.superseded, _):
-                throw RegistryError(.conflict, "licence \(id) is superseded by \(current.supersededBy ?? "a newer version"); change that one instead")
-            case (.valid, .valid):
-                throw RegistryError(.conflict, "licence \(id) is valid, not suspended; there is nothing to reinstate")
-            case (.suspended, .suspended):
-                throw RegistryError(.conflict, "licence \(id) is already suspended")
-            default:
-                break
-            }
+            try StatusChange.check(current, to: status)
             try session.execute("UPDATE licence SET status = \(status.rawValue) WHERE id = \(id)")
             try Self.lockEvents(session)
             try session.execute("""

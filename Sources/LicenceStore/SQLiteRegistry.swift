@@ -314,29 +314,13 @@ public final class SQLiteRegistry: LicenceRegistry {
 
     public func changeStatus(id: String, to status: LicenceStatus, reason: String, actor: String,
                              now: Int64) throws(RegistryError) -> StoredLicence {
-        guard status != .superseded else {
-            throw RegistryError(.invalid, "a licence is superseded only by issuing a new version of it")
-        }
-        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw RegistryError(.invalid, "--reason must say why the status changes") }
-        guard trimmed.count <= 1000 else { throw RegistryError(.invalid, "--reason is longer than 1000 characters") }
+        let trimmed = try StatusChange.reason(reason, to: status)
         return try access {
             try pool.write { db in
                 guard let current = try Self.licence(id: id, db) else {
                     throw RegistryError(.notFound, "no licence \(id) in the registry")
                 }
-                switch (current.status, status) {
-                case (.revoked, _):
-                    throw RegistryError(.conflict, "licence \(id) is revoked; revocation is final")
-                case (.superseded, _):
-                    throw RegistryError(.conflict, "licence \(id) is superseded by \(current.supersededBy ?? "a newer version"); change that one instead")
-                case (.valid, .valid):
-                    throw RegistryError(.conflict, "licence \(id) is valid, not suspended; there is nothing to reinstate")
-                case (.suspended, .suspended):
-                    throw RegistryError(.conflict, "licence \(id) is already suspended")
-                default:
-                    break
-                }
+                try StatusChange.check(current, to: status)
                 try db.execute(sql: "UPDATE licence SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
                 try db.execute(sql: "INSERT INTO status_event (licence_id, status, reason, actor, at) VALUES (?, ?, ?, ?, ?)",
                                arguments: [id, status.rawValue, trimmed, actor, now])
