@@ -8,7 +8,7 @@ import Synchronization
 /// anything was committed since it last looked; if so it applies the changes first. On SQLite that is
 /// one `PRAGMA data_version`, so an acknowledged revocation is reported by the very next verification;
 /// on PostgreSQL it is a counter moved by `NOTIFY`, so every server reports it within a second.
-final class StatusIndex: StatusSource, Sendable {
+final class StatusIndex: Sendable {
     private struct Slots {
         var uri: String
         var statuses: StatusList
@@ -83,15 +83,10 @@ final class StatusIndex: StatusSource, Sendable {
         }
     }
 
-    func status(of claims: LicenceClaims, now: Int64) -> LicenceStatusAnswer {
-        guard refresh() else { return .unavailable("the registry cannot be read") }
-        return lookup(claims)
-    }
-
     /// A source that has applied every change committed before this call, and answers from memory
     /// without looking again: one look for a request, or for a whole batch, all of whose tokens
-    /// arrived before it.
-    /// `counter`, when given, is the registry's change counter read after the request arrived.
+    /// arrived before it. `counter`, when given, is the registry's change counter read after the
+    /// request arrived.
     func refreshedOnce(counter: Int64? = nil) -> any StatusSource {
         Refreshed(index: self, available: refresh(counter: counter))
     }
