@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import LicenceCore
 
 /// A verifying agency (用证部门) registered to use the HTTP API.
@@ -144,6 +145,9 @@ extension SQLiteRegistry: AgencyRegistry {
                 let insert = try db.cachedStatement(sql: """
                     INSERT INTO usage_record (agency_id, licence_id, action, cause, outcome, at) VALUES (?, ?, ?, ?, ?, ?)
                     """)
+                // Records arrive by the thousand a second: bound and stepped through SQLite's own
+                // calls, which costs a fraction of building statement arguments for each.
+                let handle = insert.sqliteStatement
                 for record in records {
                     let agencyID: Int64?
                     if let known = agencyIDs[record.agency] {
@@ -152,9 +156,38 @@ extension SQLiteRegistry: AgencyRegistry {
                         agencyID = try Int64.fetchOne(lookup, arguments: [record.agency])
                         if let agencyID { agencyIDs[record.agency] = agencyID }
                     }
-                    try insert.execute(arguments: [agencyID, record.licence, record.action.rawValue, record.cause,
-                                                   record.outcome, record.at])
+                    sqlite3_reset(handle)
+                    if let agencyID { sqlite3_bind_int64(handle, 1, agencyID) } else { sqlite3_bind_null(handle, 1) }
+                    Self.bind(record.licence, to: handle, at: 2)
+                    Self.bind(record.action.rawValue, to: handle, at: 3)
+                    Self.bind(record.cause, to: handle, at: 4)
+                    Self.bind(record.outcome, to: handle, at: 5)
+                    sqlite3_bind_int64(handle, 6, record.at)
+                    let status = sqlite3_step(handle)
+                    guard status == SQLITE_DONE else {
+                        throw DatabaseError(resultCode: ResultCode(rawValue: status), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                    }
                 }
+                sqlite3_reset(handle)
+                sqlite3_clear_bindings(handle)
+            }
+        }
+    }
+
+    /// Binds text (copied by SQLite) or NULL.
+    private static func bind(_ text: String?, to statement: OpaquePointer, at index: Int32) {
+        guard var text else {
+            sqlite3_bind_null(statement, index)
+            return
+        }
+        text.withUTF8 { bytes in
+            // An empty buffer may have no address, which SQLite would bind as NULL.
+            guard let base = bytes.baseAddress, !bytes.isEmpty else {
+                _ = sqlite3_bind_text(statement, index, "", 0, sqliteTransient)
+                return
+            }
+            _ = base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                sqlite3_bind_text(statement, index, $0, Int32(bytes.count), sqliteTransient)
             }
         }
     }
@@ -221,3 +254,6 @@ extension SQLiteRegistry: AgencyRegistry {
         }
     }
 }
+
+/// SQLite's `SQLITE_TRANSIENT`: copy the bound bytes before the call returns.
+private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)

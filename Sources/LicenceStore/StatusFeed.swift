@@ -91,12 +91,28 @@ public final class SQLiteStatusFeed: StatusFeed {
 
 /// `PRAGMA data_version` on a read-only SQLite connection of its own, called directly: it is asked
 /// before every answer, so it must cost microseconds, not a trip through a dispatch queue.
+///
+/// In WAL mode a cheaper test comes first. Every commit, by any connection in any process, rewrites
+/// the wal-index header: the first 96 bytes of the `-shm` file (two copies of a 48-byte header
+/// holding a change counter, the last frame, salts and checksums; https://www.sqlite.org/walformat.html).
+/// The watcher reads those bytes through SQLite's own mapping of the file, and asks the pragma only
+/// when they differ from the bytes it saw before its last pragma. A commit that has returned has
+/// already rewritten the header, so the answer stays exact; a read torn by a commit in progress
+/// only costs one pragma more.
 final class DataVersionWatcher: Sendable {
     /// The connection and its prepared statement, used only under the lock.
     private struct Connection {
         let database: OpaquePointer
         let statement: OpaquePointer
+        /// SQLite's mapping of the wal-index's first page; nil when the registry is not in WAL mode.
+        var walIndex: UnsafeRawPointer?
+        /// The header bytes read just before the last pragma, and what the pragma said.
+        let seen = UnsafeMutableRawPointer.allocate(byteCount: DataVersionWatcher.headerBytes, alignment: 8)
+        var version: Int64?
     }
+
+    /// Both copies of the wal-index header.
+    static let headerBytes = 96
 
     private let connection: Mutex<Connection>
     private let path: String
@@ -112,23 +128,60 @@ final class DataVersionWatcher: Sendable {
             throw RegistryError(.invalid, "cannot open the registry at \(path): \(message)")
         }
         sqlite3_busy_timeout(database, 10_000)
-        connection = Mutex(Connection(database: database, statement: statement))
+        var open = Connection(database: database, statement: statement)
+        open.walIndex = Self.walIndex(of: database)
+        connection = Mutex(open)
     }
 
     deinit {
         connection.withLock { open in
             sqlite3_finalize(open.statement)
             sqlite3_close(open.database)
+            open.seen.deallocate()
         }
     }
 
     func value() throws(RegistryError) -> Int64 {
         let result: Int64? = connection.withLock { open in
-            defer { sqlite3_reset(open.statement) }
-            guard sqlite3_step(open.statement) == SQLITE_ROW else { return nil }
-            return sqlite3_column_int64(open.statement, 0)
+            guard let walIndex = open.walIndex else { return Self.step(open.statement) }
+            var now = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0),
+                       UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+            withUnsafeMutableBytes(of: &now) { _ = memcpy($0.baseAddress!, walIndex, Self.headerBytes) }
+            atomicMemoryFence(ordering: .acquiring)
+            let same = withUnsafeBytes(of: &now) { memcmp($0.baseAddress!, open.seen, Self.headerBytes) == 0 }
+            if same, let version = open.version { return version }
+            open.version = Self.step(open.statement)
+            withUnsafeBytes(of: &now) { _ = memcpy(open.seen, $0.baseAddress!, Self.headerBytes) }
+            return open.version
         }
         guard let result else { throw RegistryError(.storage, "registry \(path): the change counter cannot be read") }
         return result
+    }
+
+    /// Whether the wal-index header is read before the pragma.
+    var readsWALIndex: Bool { connection.withLock { $0.walIndex != nil } }
+
+    private static func step(_ statement: OpaquePointer) -> Int64? {
+        defer { sqlite3_reset(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW else { return nil }
+        return sqlite3_column_int64(statement, 0)
+    }
+
+    /// SQLite's own mapping of the first wal-index page, through the VFS (version 2 methods), once a
+    /// read has opened it; nil for a registry not in WAL mode, where the pragma alone is used.
+    private static func walIndex(of database: OpaquePointer) -> UnsafeRawPointer? {
+        var mode: OpaquePointer?
+        guard sqlite3_prepare_v2(database, "PRAGMA journal_mode", -1, &mode, nil) == SQLITE_OK, let mode else { return nil }
+        defer { sqlite3_finalize(mode) }
+        guard sqlite3_step(mode) == SQLITE_ROW, let text = sqlite3_column_text(mode, 0),
+              String(cString: text) == "wal" else { return nil }
+        var file: UnsafeMutablePointer<sqlite3_file>?
+        guard sqlite3_file_control(database, "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK,
+              let file, let methods = file.pointee.pMethods, methods.pointee.iVersion >= 2,
+              let map = methods.pointee.xShmMap else { return nil }
+        var pointer: UnsafeMutableRawPointer?
+        let status = map(file, 0, 32 * 1024, 0, &pointer)
+        guard status == SQLITE_OK, let pointer else { return nil }
+        return UnsafeRawPointer(pointer)
     }
 }

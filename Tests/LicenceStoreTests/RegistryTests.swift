@@ -332,11 +332,14 @@ struct AgencyRegistryTests {
         #expect(try registry.agency(keyHash: Array(repeating: 9, count: 32)) == nil)
 
         let id = stored.id.description
-        try registry.recordUsage([
+        let records = [
             UsageRecord(agency: agency.code, licence: id, action: .verify, cause: "企业开办", outcome: "valid", at: 1_000),
             UsageRecord(agency: agency.code, licence: id, action: .read, cause: nil, outcome: "details", at: 2_000),
-            UsageRecord(agency: agency.code, licence: nil, action: .verify, cause: nil, outcome: "malformed", at: 3_000),
-        ])
+            UsageRecord(agency: agency.code, licence: nil, action: .verify, cause: "", outcome: "malformed", at: 3_000),
+        ]
+        try registry.recordUsage(records)
+        // Every column as written: texts, an empty text, NULLs.
+        #expect(try registry.usage(licenceID: nil, agencyCode: agency.code, limit: 10) == records.reversed())
         #expect(try registry.usage(licenceID: id, agencyCode: nil, limit: 10).map(\.at) == [2_000, 1_000])
         #expect(try registry.usage(licenceID: nil, agencyCode: agency.code, limit: 2).count == 2)
         let statistics = try registry.usageStatistics(since: 1_500)

@@ -68,3 +68,52 @@ struct StatusFeedTests {
         }
     }
 }
+
+struct WALIndexWatcherTests {
+    /// The watcher's cheap test (the wal-index header) must never hide a commit: every commit,
+    /// from a connection in this process or from another process, moves the counter, and nothing
+    /// moves it otherwise.
+    @Test func everyCommitMovesTheCounterAndNothingElseDoes() throws {
+        let directory = TemporaryDirectory("elicence-wal")
+        let path = directory.file("registry.sqlite")
+        let registry = try SQLiteRegistry(path: path)
+        let watcher = try DataVersionWatcher(path: path)
+        #expect(watcher.readsWALIndex)
+
+        var last = try watcher.value()
+        #expect(try watcher.value() == last)
+        // Commits of another connection in this process, each seen by the very next read.
+        let other = try SQLiteRegistry(path: path, create: false)
+        for round in 0..<300 {
+            try other.recordUsage([UsageRecord(agency: "none", licence: "L\(round)", action: .verify, cause: nil,
+                                               outcome: "valid", at: Int64(round))])
+            let now = try watcher.value()
+            #expect(now != last, "commit \(round) went unseen")
+            last = now
+            #expect(try watcher.value() == last, "the counter moved with no commit after \(round)")
+        }
+        // A checkpoint restarts the log; commits after it are seen as well.
+        _ = try run("sqlite3", [path, "PRAGMA wal_checkpoint(TRUNCATE);"])
+        last = try watcher.value()
+        for round in 0..<5 {
+            // Another process: the sqlite3 shell.
+            let result = try run("sqlite3", [path, "INSERT INTO usage_record (action, outcome, at) VALUES ('verify', 'valid', \(round));"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let now = try watcher.value()
+            #expect(now != last, "the other process's commit \(round) went unseen")
+            last = now
+        }
+        _ = registry
+    }
+
+    @Test func aRegistryNotInWALModeIsAskedEveryTime() throws {
+        let directory = TemporaryDirectory("elicence-wal")
+        let path = directory.file("plain.sqlite")
+        _ = try run("sqlite3", [path, "CREATE TABLE t (x); INSERT INTO t VALUES (1);"])
+        let watcher = try DataVersionWatcher(path: path)
+        #expect(!watcher.readsWALIndex)
+        let before = try watcher.value()
+        _ = try run("sqlite3", [path, "INSERT INTO t VALUES (2);"])
+        #expect(try watcher.value() != before)
+    }
+}
