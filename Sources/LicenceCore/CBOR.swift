@@ -144,6 +144,32 @@ extension CBOR: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral, Express
 
 // MARK: - Encoding
 
+extension CBOR {
+    /// Appends the shortest head for `major` and `argument`.
+    static func appendHead(major: UInt8, argument value: UInt64, to bytes: inout [UInt8]) {
+        let m = major << 5
+        func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
+            withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+        }
+        switch value {
+        case 0..<24:
+            bytes.append(m | UInt8(value))
+        case 24...0xff:
+            bytes.append(m | 24)
+            bytes.append(UInt8(value))
+        case 0x100...0xffff:
+            bytes.append(m | 25)
+            appendBigEndian(UInt16(value))
+        case 0x1_0000...0xffff_ffff:
+            bytes.append(m | 26)
+            appendBigEndian(UInt32(value))
+        default:
+            bytes.append(m | 27)
+            appendBigEndian(value)
+        }
+    }
+}
+
 /// Writes CBOR in the deterministic encoding of RFC 8949 §4.2.1: shortest heads, definite lengths,
 /// map keys in bytewise order of their encodings, and floats in the shortest form that keeps their
 /// value (NaN as `f9 7e00`).
@@ -192,23 +218,7 @@ public struct CBOREncoder: Sendable {
     }
 
     private mutating func writeHead(_ major: UInt8, _ value: UInt64) {
-        let m = major << 5
-        switch value {
-        case 0..<24:
-            bytes.append(m | UInt8(value))
-        case 24...0xff:
-            bytes.append(m | 24)
-            bytes.append(UInt8(value))
-        case 0x100...0xffff:
-            bytes.append(m | 25)
-            appendBigEndian(UInt16(value))
-        case 0x1_0000...0xffff_ffff:
-            bytes.append(m | 26)
-            appendBigEndian(UInt32(value))
-        default:
-            bytes.append(m | 27)
-            appendBigEndian(value)
-        }
+        CBOR.appendHead(major: major, argument: value, to: &bytes)
     }
 
     private mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {

@@ -29,7 +29,18 @@ public struct COSESign1: Sendable, Hashable {
 
     /// The bytes that are signed: `Sig_structure = ["Signature1", protected, h'', payload]`.
     public static func toBeSigned(protectedBytes: [UInt8], payload: [UInt8]) -> [UInt8] {
-        CBOR.array([.text("Signature1"), .bytes(protectedBytes), .bytes([]), .bytes(payload)]).encoded()
+        // Written directly: the same bytes as encoding the CBOR array, without building it.
+        var out: [UInt8] = []
+        out.reserveCapacity(protectedBytes.count + payload.count + 32)
+        out.append(0x84)
+        out.append(0x6a)
+        out.append(contentsOf: "Signature1".utf8)
+        CBOR.appendHead(major: 2, argument: UInt64(protectedBytes.count), to: &out)
+        out.append(contentsOf: protectedBytes)
+        out.append(0x40)
+        CBOR.appendHead(major: 2, argument: UInt64(payload.count), to: &out)
+        out.append(contentsOf: payload)
+        return out
     }
 
     public var toBeSigned: [UInt8] { Self.toBeSigned(protectedBytes: protectedBytes, payload: payload) }
@@ -42,6 +53,15 @@ public struct COSESign1: Sendable, Hashable {
 
     /// Reads a COSE_Sign1, tagged (18) or untagged. Errors name what is wrong; CBOR errors stay CBOR errors.
     public init(decoding bytes: [UInt8], limits: CBORDecoder.Limits = .default) throws(TokenError) {
+        if let read = bytes.withUnsafeBufferPointer({ Self.readWellFormed($0, limits: limits) }) {
+            self = read
+            return
+        }
+        try self.init(generalDecoding: bytes, limits: limits)
+    }
+
+    /// The general reading, through a ``CBOR`` tree; it names what is wrong.
+    init(generalDecoding bytes: [UInt8], limits: CBORDecoder.Limits) throws(TokenError) {
         let item: CBOR
         do { item = try CBORDecoder.decode(bytes, limits: limits) } catch { throw .cbor(error) }
         var body = item
@@ -61,6 +81,13 @@ public struct COSESign1: Sendable, Hashable {
 
     /// The header parameters that matter here: alg and kid, read from the protected header first.
     public func headers(limits: CBORDecoder.Limits = .default) throws(TokenError) -> (algorithm: SignatureAlgorithm, kid: [UInt8]) {
+        if unprotected.isEmpty, let read = protectedBytes.withUnsafeBufferPointer({ Self.readHeaders($0, limits: limits) }) {
+            return read
+        }
+        return try generalHeaders(limits: limits)
+    }
+
+    func generalHeaders(limits: CBORDecoder.Limits) throws(TokenError) -> (algorithm: SignatureAlgorithm, kid: [UInt8]) {
         var protected: [CBOR.Entry] = []
         if !protectedBytes.isEmpty {
             let decoded: CBOR
@@ -80,6 +107,36 @@ public struct COSESign1: Sendable, Hashable {
         guard case .bytes(let kid) = kidValue, !kid.isEmpty, kid.count <= 64 else {
             throw .cose("kid must be a byte string of 1 to 64 bytes")
         }
+        return (algorithm, kid)
+    }
+}
+
+/// One-pass reading of the COSE structure as this project writes it, in the manner of
+/// ``LicenceClaims``'s: anything else — another shape, a non-empty unprotected header, headers in
+/// another order, limits too strict to be sure of — returns nil, and the general decoder reads the
+/// bytes again and names the problem.
+extension COSESign1 {
+    /// `18([bstr, {}, bstr, bstr])`, tagged or not.
+    static func readWellFormed(_ bytes: UnsafeBufferPointer<UInt8>, limits: CBORDecoder.Limits) -> COSESign1? {
+        // Tag, array and four items: depth 2 and six items at most.
+        guard !limits.requireDeterministic, limits.maxDepth >= 2, limits.maxItems >= 6 else { return nil }
+        var reader = CBORCursor(bytes: bytes, limits: limits)
+        if bytes.first == 0xd2 { reader.offset = 1 }
+        guard reader.length(major: 4) == 4, let protectedBytes = reader.byteString(),
+              reader.offset < bytes.count, bytes[reader.offset] == 0xa0 else { return nil }
+        reader.offset += 1
+        guard let payload = reader.byteString(), let signature = reader.byteString(), reader.atEnd else { return nil }
+        return COSESign1(protectedBytes: protectedBytes, payload: payload, signature: signature)
+    }
+
+    /// `{1: alg, 4: kid}` with a supported alg and a kid of 1 to 64 bytes.
+    static func readHeaders(_ bytes: UnsafeBufferPointer<UInt8>, limits: CBORDecoder.Limits)
+        -> (algorithm: SignatureAlgorithm, kid: [UInt8])? {
+        guard !limits.requireDeterministic, limits.maxDepth >= 1, limits.maxItems >= 5 else { return nil }
+        var reader = CBORCursor(bytes: bytes, limits: limits)
+        guard reader.length(major: 5) == 2, reader.int() == HeaderLabel.alg, let number = reader.int(),
+              let algorithm = SignatureAlgorithm(rawValue: number), reader.int() == HeaderLabel.kid,
+              let kid = reader.byteString(), (1...64).contains(kid.count), reader.atEnd else { return nil }
         return (algorithm, kid)
     }
 }

@@ -145,6 +145,16 @@ struct CBORCursor {
 
     mutating func text() -> String? { string(major: 3) }
 
+    /// A byte string's bytes.
+    mutating func byteString() -> [UInt8]? {
+        guard let (m, n) = head(), m == 2, n <= UInt64(limits.maxLength), n <= UInt64(bytes.count - offset) else {
+            return nil
+        }
+        let start = offset
+        offset += Int(n)
+        return Array(UnsafeBufferPointer(rebasing: bytes[start..<offset]))
+    }
+
     /// A byte string holding UTF-8 text.
     mutating func byteText() -> String? { string(major: 2) }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF) turned into
 /// a `String`. The standard library's `String(validating:as:)` takes a generic path that costs
 /// far more than the check itself; tokens carry about twenty texts each.
@@ -10,8 +13,14 @@ public enum UTF8Text {
     }
 
     public static func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        guard isValid(bytes) else { return nil }
-        return String(decoding: bytes, as: UTF8.self)
+        // `String(decoding:)` checks as strictly as `isValid` and replaces what fails with U+FFFD;
+        // the text is the input byte for byte exactly when nothing was replaced.
+        var text = String(decoding: bytes, as: UTF8.self)
+        let unchanged = text.withUTF8 { decoded in
+            decoded.count == bytes.count
+                && (bytes.isEmpty || memcmp(decoded.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
+        }
+        return unchanged ? text : nil
     }
 
     public static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -85,9 +85,92 @@ struct UTF8TextTests {
         for _ in 0..<50_000 {
             let bytes = (0..<Int.random(in: 0...6, using: &generator)).map { _ in interesting.randomElement(using: &generator)! }
             #expect(UTF8Text.string(bytes) == String(validating: bytes, as: UTF8.self), "bytes \(bytes)")
+            let valid = bytes.withUnsafeBufferPointer { UTF8Text.isValid($0) }
+            #expect(valid == (UTF8Text.string(bytes) != nil), "bytes \(bytes)")
         }
         #expect(UTF8Text.string(Array("福州市 ok 🙂".utf8)) == "福州市 ok 🙂")
         #expect(UTF8Text.string([0xed, 0xa0, 0x80]) == nil)  // a surrogate
         #expect(UTF8Text.string([0xc0, 0xaf]) == nil)  // overlong
+    }
+}
+
+/// The one-pass COSE reading agrees with the general one in the same way: same message and
+/// headers on everything it reads, nothing read that the general reading refuses.
+struct COSEReadingTests {
+    static let messages: [[UInt8]] = {
+        let claims = try! Fixtures.claims(Fixtures.licence())
+        let token = try! LicenceToken.sign(claims, with: Fixtures.key)
+        let tagged = try! LicenceToken.decode(token).coseBytes
+        #expect(tagged.first == 0xd2)
+        return [tagged, Array(tagged.dropFirst())]
+    }()
+
+    typealias Reading = (message: COSESign1, algorithm: SignatureAlgorithm, kid: [UInt8])
+
+    static func general(_ bytes: [UInt8]) -> Reading? {
+        guard let message = try? COSESign1(generalDecoding: bytes, limits: .default),
+              let (algorithm, kid) = try? message.generalHeaders(limits: .default) else { return nil }
+        return (message, algorithm, kid)
+    }
+
+    static func onePass(_ bytes: [UInt8]) -> Reading? {
+        guard let message = bytes.withUnsafeBufferPointer({ COSESign1.readWellFormed($0, limits: .default) }),
+              let (algorithm, kid) = message.protectedBytes.withUnsafeBufferPointer({
+                  COSESign1.readHeaders($0, limits: .default)
+              }) else { return nil }
+        return (message, algorithm, kid)
+    }
+
+    @Test func readsWhatItWrites() throws {
+        for bytes in Self.messages {
+            let fast = try #require(Self.onePass(bytes))
+            let general = try #require(Self.general(bytes))
+            #expect(fast.message == general.message && fast.algorithm == general.algorithm && fast.kid == general.kid)
+            #expect(fast.message.toBeSigned == CBOR.array([.text("Signature1"), .bytes(fast.message.protectedBytes), .bytes([]),
+                                                          .bytes(fast.message.payload)]).encoded())
+        }
+    }
+
+    @Test func agreesWithTheGeneralReadingOnMutations() {
+        var generator = SplitMix64(seed: 17)
+        var accepted = 0
+        for round in 0..<20_000 {
+            var bytes = Self.messages[round % Self.messages.count]
+            // Mutations near the front, where the structure is, as often as anywhere else.
+            let region = Int.random(in: 0...1, using: &generator) == 0 ? 24 : bytes.count
+            for _ in 0..<Int.random(in: 1...2, using: &generator) {
+                let index = Int.random(in: 0..<min(region, bytes.count), using: &generator)
+                switch Int.random(in: 0..<4, using: &generator) {
+                case 0: bytes[index] = UInt8.random(in: 0...255, using: &generator)
+                case 1: bytes[index] ^= 1 << UInt8.random(in: 0...7, using: &generator)
+                case 2: bytes.remove(at: index)
+                default: bytes.insert(UInt8.random(in: 0...255, using: &generator), at: index)
+                }
+            }
+            if let fast = Self.onePass(bytes) {
+                accepted += 1
+                let general = Self.general(bytes)
+                #expect(general != nil, "bytes \(bytes)")
+                if let general {
+                    #expect(fast.message == general.message && fast.algorithm == general.algorithm && fast.kid == general.kid)
+                }
+            }
+        }
+        #expect(accepted > 1000)
+    }
+
+    @Test func leavesOtherShapesToTheGeneralReading() throws {
+        let bytes = Self.messages[0]
+        // An unprotected header with an entry: valid COSE, read by the general reading only.
+        var withHeader = bytes
+        let mapAt = try #require(withHeader.firstIndex(of: 0xa0))
+        withHeader.replaceSubrange(mapAt...mapAt, with: [0xa1, 0x20, 0x00])
+        #expect(Self.onePass(withHeader) == nil)
+        #expect(Self.general(withHeader) != nil)
+        #expect(try COSESign1(decoding: withHeader).unprotected.count == 1)
+        // Limits too strict to be sure of leave the reading to the general decoder, which applies them.
+        #expect(bytes.withUnsafeBufferPointer { COSESign1.readWellFormed($0, limits: .init(maxDepth: 1)) } == nil)
+        #expect(throws: TokenError.self) { try COSESign1(decoding: bytes, limits: .init(maxDepth: 1)) }
+        #expect(throws: TokenError.self) { try COSESign1(decoding: bytes, limits: .init(maxLength: 16)) }
     }
 }
