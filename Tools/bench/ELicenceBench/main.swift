@@ -5,7 +5,8 @@ import LicenceCrypto
 // In-process verification speed, one core, for each algorithm: the whole Verifier on a realistic
 // token (decode, signature, checks), the bare signature check of the implementation the Verifier
 // uses, and OpenSSL's own EVP verification for comparison. Rates are per second of the thread's
-// CPU time, as in `openssl speed`. Prints one JSON object per line.
+// CPU time, as in `openssl speed`, and the four measurements of an algorithm are taken in turns
+// (see `rates`). Prints one JSON object per line.
 //   elicence-bench [seconds]
 
 let seconds = Double(CommandLine.arguments.dropFirst().first ?? "3") ?? 3
@@ -18,18 +19,25 @@ func cpuSeconds() -> Double {
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
 
-func rate(_ seconds: Double, _ body: () -> Bool) -> Double {
-    var count = 0
-    let start = cpuSeconds()
-    var ok = true
-    while true {
-        for _ in 0..<50 { ok = body() && ok; count += 1 }
-        let elapsed = cpuSeconds() - start
-        if elapsed >= seconds {
+/// Rates of several measurements taken in turns: short rounds of each, over and over, so that a
+/// neighbour's load or a change of clock speed falls on all of them alike and their ratios hold.
+func rates(_ seconds: Double, rounds: Int = 12, _ bodies: [() -> Bool]) -> [Double] {
+    var counts = [Int](repeating: 0, count: bodies.count)
+    var spent = [Double](repeating: 0, count: bodies.count)
+    for _ in 0..<rounds {
+        for (index, body) in bodies.enumerated() {
+            var ok = true
+            let start = cpuSeconds()
+            var elapsed = 0.0
+            while elapsed < seconds / Double(rounds) {
+                for _ in 0..<25 { ok = body() && ok; counts[index] += 1 }
+                elapsed = cpuSeconds() - start
+            }
             precondition(ok, "a verification failed during the benchmark")
-            return Double(count) / elapsed
+            spent[index] += elapsed
         }
     }
+    return zip(counts, spent).map { Double($0) / $1 }
 }
 
 let issuer = Issuer(code: "11350000003591037R", name: "福州市市场监督管理局")
@@ -54,10 +62,13 @@ for algorithm in [SignatureAlgorithm.sm2, .es256, .edDSA] {
     let message = decoded.sign1.toBeSigned
     let signature = decoded.sign1.signature
 
-    let full = rate(seconds) { verifier.verify(token).valid }
-    let signatureOnly = rate(seconds) { fast.isValidSignature(signature, for: message) }
-    let viaOpenSSL = rate(seconds) { openssl.isValidSignature(signature, for: message) }
-    let decodeOnly = rate(seconds / 2) { (try? LicenceToken.decode(token)) != nil }
+    let measured = rates(seconds, [
+        { verifier.verify(token).valid },
+        { fast.isValidSignature(signature, for: message) },
+        { openssl.isValidSignature(signature, for: message) },
+        { (try? LicenceToken.decode(token)) != nil },
+    ])
+    let (full, signatureOnly, viaOpenSSL, decodeOnly) = (measured[0], measured[1], measured[2], measured[3])
     let implementation = switch fast {
     case is SM2Verifier: "ELicence SM2"
     case is OpenSSLVerifier: "OpenSSL"
