@@ -47,8 +47,10 @@ public enum Zlib {
         try input.withUnsafeBufferPointer { buffer throws(Zlib.Error) in try decompress(buffer, limit: limit) }
     }
 
-    /// Inflates `input` in one call with `Z_FINISH` into room for one byte more than `limit`: zlib
-    /// then keeps no sliding window, and a stream that fills the room is over the limit.
+    /// Inflates `input` with `Z_FINISH` into room for one byte more than `limit`: a stream that
+    /// fills the room is over the limit. The first room is a small multiple of the input, enough
+    /// for a token in one call (zlib then keeps no sliding window); a stream that needs more is
+    /// given more, up to the limit, and goes on where it stopped.
     public static func decompress(_ input: UnsafeBufferPointer<UInt8>, limit: Int) throws(Zlib.Error) -> [UInt8] {
         var stream = z_stream()
         guard elicence_inflateInit(&stream) == Z_OK else { throw .corrupt("inflateInit failed") }
@@ -56,25 +58,36 @@ public enum Zlib {
         // Deflate expands at most about 1032:1, so a small input needs little room whatever the limit.
         let limit = min(max(limit, 0), Int(UInt32.max) - 1)
         let room = min(limit + 1, input.count * 1032 + 64)
-        let scratch = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: room)
-        defer { scratch.deallocate() }
+        var capacity = min(room, max(1024, input.count * 4))
+        var buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: capacity)
+        defer { buffer.deallocate() }
         stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
         stream.avail_in = uInt(input.count)
-        stream.next_out = scratch.baseAddress
-        stream.avail_out = uInt(room)
-        let status = inflate(&stream, Z_FINISH)
-        let produced = room - Int(stream.avail_out)
-        switch status {
-        case Z_STREAM_END:
-            guard produced <= limit else { throw .outputTooLarge(limit: limit) }
-            guard stream.avail_in == 0 else { throw .trailingBytes }
-            return Array(UnsafeBufferPointer(rebasing: scratch[0..<produced]))
-        case Z_BUF_ERROR, Z_OK:
-            // Out of room (over the limit) or out of input (the stream goes on).
-            if stream.avail_out == 0 { throw .outputTooLarge(limit: limit) }
-            throw .truncated
-        default:
-            throw .corrupt(stream.msg.map { String(cString: $0) } ?? "error \(status)")
+        stream.next_out = buffer.baseAddress
+        stream.avail_out = uInt(capacity)
+        while true {
+            let status = inflate(&stream, Z_FINISH)
+            let produced = capacity - Int(stream.avail_out)
+            switch status {
+            case Z_STREAM_END:
+                guard produced <= limit else { throw .outputTooLarge(limit: limit) }
+                guard stream.avail_in == 0 else { throw .trailingBytes }
+                return Array(UnsafeBufferPointer(rebasing: buffer[0..<produced]))
+            case Z_BUF_ERROR, Z_OK:
+                // Out of input (the stream goes on), or out of room: more room up to the limit's,
+                // past which the stream is over the limit.
+                guard stream.avail_out == 0 else { throw .truncated }
+                guard capacity < room else { throw .outputTooLarge(limit: limit) }
+                let larger = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: min(room, capacity * 8))
+                _ = larger.initialize(from: buffer[0..<produced])
+                buffer.deallocate()
+                buffer = larger
+                capacity = larger.count
+                stream.next_out = buffer.baseAddress! + produced
+                stream.avail_out = uInt(capacity - produced)
+            default:
+                throw .corrupt(stream.msg.map { String(cString: $0) } ?? "error \(status)")
+            }
         }
     }
 }

@@ -169,6 +169,38 @@ struct ZlibTests {
         #expect(throws: Zlib.Error.outputTooLarge(limit: 65_536)) { try Zlib.decompress(bomb, limit: 65_536) }
     }
 
+    /// Streams far more compressible than a token need more room than the first guess: every size
+    /// around the limit and around each step of the room comes back whole, or over the limit
+    /// exactly when it is.
+    @Test func roomGrowsUpToTheLimitExactly() throws {
+        var generator = SplitMix64(seed: 5)
+        for size in [0, 1, 1023, 1024, 1025, 4096, 8191, 8192, 8193, 65_535, 65_536, 65_537, 200_000] {
+            for pattern in 0..<3 {
+                let data: [UInt8] = (0..<size).map { index in
+                    switch pattern {
+                    case 0: return 0
+                    case 1: return UInt8(index % 7)
+                    default: return UInt8.random(in: 0...255, using: &generator)
+                    }
+                }
+                let compressed = Zlib.compress(data)
+                for limit in [size - 1, size, 65_536] where limit >= 0 {
+                    if size <= limit {
+                        #expect(try Zlib.decompress(compressed, limit: limit) == data, "size \(size), pattern \(pattern), limit \(limit)")
+                    } else {
+                        #expect(throws: Zlib.Error.outputTooLarge(limit: limit), "size \(size), pattern \(pattern), limit \(limit)") {
+                            try Zlib.decompress(compressed, limit: limit)
+                        }
+                    }
+                }
+                // Cut anywhere, the stream is truncated (or, cut inside its checksum, corrupt).
+                if compressed.count > 8 {
+                    #expect(throws: Zlib.Error.self) { try Zlib.decompress(Array(compressed.dropLast(5)), limit: 1 << 20) }
+                }
+            }
+        }
+    }
+
     @Test func damagedStreamsAreErrors() {
         let good = Zlib.compress(Array("electronic licence".utf8))
         #expect(throws: Zlib.Error.truncated) { try Zlib.decompress(Array(good.dropLast(3)), limit: 1000) }

@@ -32,7 +32,17 @@ for r in (r for r in results if r["kind"] == "inprocess"):
         "openssl speed %s verify" % alg.lower(), openssl.get(alg, {}).get("verify", 0),
         1.5 if alg == "SM2" else None)
 
-http = {r["name"]: r for r in results if r["kind"] == "http"}
+def combined(runs):
+    """One figure from the rounds of a measure: requests over time, CPU over requests, median latencies."""
+    requests = sum(r["requests"] for r in runs)
+    middle = lambda key: sorted(r[key] for r in runs)[len(runs) // 2]
+    return {"rps": requests / sum(r["duration_s"] for r in runs), "p50_ms": middle("p50_ms"), "p99_ms": middle("p99_ms"),
+            "server_cpu_us": sum(r["server_cpu_s"] for r in runs) * 1e6 / max(requests, 1)}
+
+by_name = {}
+for r in (r for r in results if r["kind"] == "http"):
+    by_name.setdefault(r["name"].split(".")[0], []).append(r)
+http = {name: combined(runs) for name, runs in by_name.items()}
 trivial = http.get("trivial", {}).get("rps", 0)
 if trivial:
     rows.append(("HTTP GET /healthz (trivial route)", trivial, "", 0, float("nan"),
