@@ -15,14 +15,26 @@ enum ISO7064 {
     /// The MOD 37,36 (hybrid) check character over digits and upper-case letters, or nil when
     /// `text` holds another character.
     static func mod37_36(_ text: some StringProtocol) -> Character? {
-        let m = 36
-        var p = m
+        var p = 36
         for byte in text.utf8 {
             guard let value = value(byte) else { return nil }
-            p = (p + value) % m
-            if p == 0 { p = m }
-            p = (p * 2) % (m + 1)
+            p = mod37_36Step(p, value)
         }
-        return alphanumeric[(m + 1 - p) % m]
+        return mod37_36Check(p)
     }
+
+    /// One step of MOD 37,36 from `p` (1–36, starting at 36) with a value 0–35:
+    /// p ← ((p + value) mod 36, with 0 read as 36) × 2 mod 37, by subtraction rather than division.
+    @inline(__always)
+    static func mod37_36Step(_ p: Int, _ value: Int) -> Int {
+        var p = p + value
+        if p > 36 { p -= 36 }
+        p *= 2
+        if p >= 37 { p -= 37 }
+        return p
+    }
+
+    /// The check character after the last step.
+    @inline(__always)
+    static func mod37_36Check(_ p: Int) -> Character { alphanumeric[(37 - p) % 36] }
 }

@@ -77,9 +77,7 @@ public struct LicenceIdentifier: Sendable, Hashable, Comparable, TextCodable {
                 } else if found < 4 {
                     guard let value = ISO7064.value(byte) else { return nil }
                     if found >= 2, value > 9 { return nil }  // serial and version are digits
-                    p = (p + value) % 36
-                    if p == 0 { p = 36 }
-                    p = (p * 2) % 37
+                    p = ISO7064.mod37_36Step(p, value)
                 }
                 index += 1
             }
@@ -88,7 +86,7 @@ public struct LicenceIdentifier: Sendable, Hashable, Comparable, TextCodable {
                   (1...24).contains(ends.2 - ends.1 - 1), ends.3 - ends.2 - 1 == 3, bytes.count - ends.3 - 1 == 1
             else { return nil }
             let version = (Int(bytes[ends.2 + 1]) - 48) * 100 + (Int(bytes[ends.2 + 2]) - 48) * 10 + Int(bytes[ends.2 + 3]) - 48
-            let check = ISO7064.alphanumeric[(37 - p) % 36]
+            let check = ISO7064.mod37_36Check(p)
             guard version >= 1, bytes[ends.3 + 1] == check.asciiValue else { return nil }
             func part(_ from: Int, _ to: Int) -> String {
                 String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self)

@@ -79,6 +79,19 @@ struct LicenceIdentifierTests {
         #expect(ISO7064.mod37_36("11100000000013338W01111430000006122244L20230000403001") == "U")
     }
 
+    /// The step by subtraction is ISO 7064's MOD 37,36 step, as the standard writes it with
+    /// remainders, for every state and value.
+    @Test func mod37_36StepMatchesTheStandardsFormula() {
+        for p in 1...36 {
+            for value in 0...35 {
+                var expected = (p + value) % 36
+                if expected == 0 { expected = 36 }
+                expected = expected * 2 % 37
+                #expect(ISO7064.mod37_36Step(p, value) == expected, "p \(p), value \(value)")
+            }
+        }
+    }
+
     @Test func wrongVariantsAreRejected() throws {
         let wrongCheck = "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.V"
         #expect(throws: LicenceCoreError(.wrongCheckCharacter,
