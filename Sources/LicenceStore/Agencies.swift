@@ -165,7 +165,8 @@ extension SQLiteRegistry: AgencyRegistry {
                     sqlite3_bind_int64(handle, 6, record.at)
                     let status = sqlite3_step(handle)
                     guard status == SQLITE_DONE else {
-                        throw DatabaseError(resultCode: ResultCode(rawValue: status), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                        throw DatabaseError(resultCode: ResultCode(rawValue: status),
+                                            message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: insert.sql)
                     }
                 }
                 sqlite3_reset(handle)

@@ -107,8 +107,14 @@ final class DataVersionWatcher: Sendable {
         /// SQLite's mapping of the wal-index's first page; nil when the registry is not in WAL mode.
         var walIndex: UnsafeRawPointer?
         /// The header bytes read just before the last pragma, and what the pragma said.
-        let seen = UnsafeMutableRawPointer.allocate(byteCount: DataVersionWatcher.headerBytes, alignment: 8)
+        let seen: UnsafeMutableRawPointer = {
+            let bytes = UnsafeMutableRawPointer.allocate(byteCount: DataVersionWatcher.headerBytes, alignment: 8)
+            bytes.initializeMemory(as: UInt8.self, repeating: 0, count: DataVersionWatcher.headerBytes)
+            return bytes
+        }()
         var version: Int64?
+        /// How many times the pragma ran, for tests of the cheap path.
+        var pragmas = 0
     }
 
     /// Both copies of the wal-index header.
@@ -143,13 +149,17 @@ final class DataVersionWatcher: Sendable {
 
     func value() throws(RegistryError) -> Int64 {
         let result: Int64? = connection.withLock { open in
-            guard let walIndex = open.walIndex else { return Self.step(open.statement) }
+            guard let walIndex = open.walIndex else {
+                open.pragmas += 1
+                return Self.step(open.statement)
+            }
             var now = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0),
                        UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
             withUnsafeMutableBytes(of: &now) { _ = memcpy($0.baseAddress!, walIndex, Self.headerBytes) }
             atomicMemoryFence(ordering: .acquiring)
             let same = withUnsafeBytes(of: &now) { memcmp($0.baseAddress!, open.seen, Self.headerBytes) == 0 }
             if same, let version = open.version { return version }
+            open.pragmas += 1
             open.version = Self.step(open.statement)
             withUnsafeBytes(of: &now) { _ = memcpy(open.seen, $0.baseAddress!, Self.headerBytes) }
             return open.version
@@ -160,6 +170,9 @@ final class DataVersionWatcher: Sendable {
 
     /// Whether the wal-index header is read before the pragma.
     var readsWALIndex: Bool { connection.withLock { $0.walIndex != nil } }
+
+    /// How many times `PRAGMA data_version` has run.
+    var pragmas: Int { connection.withLock { $0.pragmas } }
 
     private static func step(_ statement: OpaquePointer) -> Int64? {
         defer { sqlite3_reset(statement) }

@@ -338,6 +338,17 @@ struct AgencyRegistryTests {
             UsageRecord(agency: agency.code, licence: nil, action: .verify, cause: "", outcome: "malformed", at: 3_000),
         ]
         try registry.recordUsage(records)
+        if let sqlite = registry as? SQLiteRegistry {
+            // An agency the registry does not know leaves a record with no agency (NULL), which the
+            // reads by agency do not show.
+            try registry.recordUsage([UsageRecord(agency: "00000000000000000X", licence: nil, action: .verify, cause: nil,
+                                                  outcome: "malformed", at: 5_000)])
+            let orphan = try #require(try sqlite.pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT agency_id, licence_id, cause, outcome FROM usage_record WHERE at = 5000")
+            })
+            #expect(orphan["agency_id"] as Int64? == nil && orphan["licence_id"] as String? == nil)
+            #expect(orphan["cause"] as String? == nil && orphan["outcome"] as String? == "malformed")
+        }
         // Every column as written: texts, an empty text, NULLs.
         #expect(try registry.usage(licenceID: nil, agencyCode: agency.code, limit: 10) == records.reversed())
         #expect(try registry.usage(licenceID: id, agencyCode: nil, limit: 10).map(\.at) == [2_000, 1_000])

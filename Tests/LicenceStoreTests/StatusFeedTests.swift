@@ -81,19 +81,29 @@ struct WALIndexWatcherTests {
         #expect(watcher.readsWALIndex)
 
         var last = try watcher.value()
-        #expect(try watcher.value() == last)
-        // Commits of another connection in this process, each seen by the very next read.
+        // With nothing committed, the header answers and the pragma does not run.
+        let pragmasBefore = watcher.pragmas
+        for _ in 0..<100 { #expect(try watcher.value() == last) }
+        #expect(watcher.pragmas == pragmasBefore)
+        // Commits of another connection in this process, each seen by the very next read, which
+        // alone runs the pragma.
         let other = try SQLiteRegistry(path: path, create: false)
         for round in 0..<300 {
             try other.recordUsage([UsageRecord(agency: "none", licence: "L\(round)", action: .verify, cause: nil,
                                                outcome: "valid", at: Int64(round))])
+            let pragmas = watcher.pragmas
             let now = try watcher.value()
             #expect(now != last, "commit \(round) went unseen")
+            #expect(watcher.pragmas == pragmas + 1)
             last = now
             #expect(try watcher.value() == last, "the counter moved with no commit after \(round)")
+            #expect(watcher.pragmas == pragmas + 1, "the pragma ran with no commit after \(round)")
         }
-        // A checkpoint restarts the log; commits after it are seen as well.
-        _ = try run("sqlite3", [path, "PRAGMA wal_checkpoint(TRUNCATE);"])
+        // A checkpoint that empties the log makes the next commit start it again, with new salts;
+        // commits after it are seen as well.
+        let checkpoint = try run("sqlite3", [path, "PRAGMA wal_checkpoint(TRUNCATE);"])
+        #expect(checkpoint.status == 0 && checkpoint.stdout.hasPrefix("0|0|0"), "\(checkpoint)")
+        #expect((try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) == 0)
         last = try watcher.value()
         for round in 0..<5 {
             // Another process: the sqlite3 shell.

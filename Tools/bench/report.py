@@ -33,9 +33,12 @@ for r in (r for r in results if r["kind"] == "inprocess"):
         1.5 if alg == "SM2" else None)
 
 def combined(runs):
-    """One figure from the rounds of a measure: requests over time, CPU over requests, median latencies."""
+    """One figure from the rounds of a measure: requests over time, CPU over requests, and for the
+    latencies the median of the rounds' percentiles."""
     requests = sum(r["requests"] for r in runs)
-    middle = lambda key: sorted(r[key] for r in runs)[len(runs) // 2]
+    def middle(key):
+        values = sorted(r[key] for r in runs if r[key] is not None)
+        return values[len(values) // 2] if values else float("nan")
     return {"rps": requests / sum(r["duration_s"] for r in runs), "p50_ms": middle("p50_ms"), "p99_ms": middle("p99_ms"),
             "server_cpu_us": sum(r["server_cpu_s"] for r in runs) * 1e6 / max(requests, 1)}
 
