@@ -134,26 +134,22 @@ struct CBORCursor {
         return n
     }
 
-    private mutating func string(major: UInt8) -> String? {
+    /// The content of the next string of major type `major` (2 bytes, 3 text), within the limits.
+    private mutating func content(major: UInt8) -> UnsafeBufferPointer<UInt8>? {
         guard let (m, n) = head(), m == major, n <= UInt64(limits.maxLength), n <= UInt64(bytes.count - offset) else {
             return nil
         }
         let start = offset
         offset += Int(n)
-        return UTF8Text.string(UnsafeBufferPointer(rebasing: bytes[start..<offset]))
+        return UnsafeBufferPointer(rebasing: bytes[start..<offset])
     }
+
+    private mutating func string(major: UInt8) -> String? { content(major: major).flatMap(UTF8Text.string) }
 
     mutating func text() -> String? { string(major: 3) }
 
     /// A byte string's bytes.
-    mutating func byteString() -> [UInt8]? {
-        guard let (m, n) = head(), m == 2, n <= UInt64(limits.maxLength), n <= UInt64(bytes.count - offset) else {
-            return nil
-        }
-        let start = offset
-        offset += Int(n)
-        return Array(UnsafeBufferPointer(rebasing: bytes[start..<offset]))
-    }
+    mutating func byteString() -> [UInt8]? { content(major: 2).map(Array.init) }
 
     /// A byte string holding UTF-8 text.
     mutating func byteText() -> String? { string(major: 2) }
