@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "LicenceCrypto", targets: ["LicenceCrypto"]),
         .library(name: "LicenceStore", targets: ["LicenceStore"]),
         .library(name: "LicenceQR", targets: ["LicenceQR"]),
+        .library(name: "LicenceLog", targets: ["LicenceLog"]),
         .library(name: "LicenceServer", targets: ["LicenceServer"]),
     ],
     dependencies: [
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // zlib, used by the token codec for its bounded DEFLATE step.
@@ -45,24 +47,29 @@ let package = Package(
             pkgConfig: "libqrencode",
             providers: [.apt(["libqrencode-dev"])]
         ),
-        // SM2 signature verification with precomputed tables, in C with no dependencies. Optimised
-        // in every configuration, so that debug test runs check thousands of signatures quickly.
-        .target(
-            name: "CSM2",
-            cSettings: [.unsafeFlags(["-O3"])]
-        ),
+        // SM2 signature verification with precomputed tables, in C with no dependencies.
+        .target(name: "CSM2"),
         .target(
             name: "LicenceCore",
             dependencies: ["CZlib"]
+        ),
+        // The transparency log's formats: leaves, the RFC 9162 Merkle tree and its proofs, C2SP tiles,
+        // checkpoints and signed notes. Pure, like LicenceCore, with SHA-256 from swift-crypto.
+        .target(
+            name: "LicenceLog",
+            dependencies: ["LicenceCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "LicenceStore",
             dependencies: [
                 "LicenceCore",
+                "LicenceLog",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -88,12 +95,17 @@ let package = Package(
                 "LicenceCore",
                 "LicenceCrypto",
                 "LicenceStore",
+                "LicenceLog",
+                "LicenceQR",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -102,6 +114,7 @@ let package = Package(
                 "LicenceCore",
                 "LicenceCrypto",
                 "LicenceStore",
+                "LicenceLog",
                 "LicenceQR",
                 "LicenceServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -109,6 +122,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // In-process verification speed for Tools/bench/run.
@@ -124,7 +139,7 @@ let package = Package(
         // Temporary directories, child processes and fixture paths shared by the test targets.
         .target(
             name: "TestSupport",
-            dependencies: ["LicenceCore"],
+            dependencies: ["LicenceCore", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/TestSupport"
         ),
         .testTarget(
@@ -136,16 +151,25 @@ let package = Package(
             dependencies: ["LicenceCore", "LicenceStore", "TestSupport"]
         ),
         .testTarget(
+            name: "LicenceLogTests",
+            dependencies: ["LicenceCore", "LicenceLog", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
             name: "LicenceQRTests",
             dependencies: ["LicenceQR", "TestSupport"]
         ),
         .testTarget(
             name: "LicenceServerTests",
-            dependencies: ["LicenceCore", "LicenceServer", "TestSupport"]
+            dependencies: [
+                "LicenceCore", "LicenceCrypto", "LicenceLog", "LicenceServer", "LicenceStore", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .testTarget(
             name: "ELicenceTests",
-            dependencies: ["LicenceCore", "LicenceCrypto", "TestSupport"]
+            dependencies: ["LicenceCore", "LicenceCrypto", "LicenceStore", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

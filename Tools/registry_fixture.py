@@ -109,9 +109,13 @@ class Registry:
                 "licences whose status is not the last one in their history": """
                     SELECT COUNT(*) FROM licence l WHERE l.status != (SELECT e.status FROM status_event e
                     WHERE e.licence_id = l.id ORDER BY e.seq DESC LIMIT 1)""",
-                "status lists whose count of used slots differs from their licences": """
+                # Slots are reserved before signing, in a transaction of their own: a batch killed
+                # or refused afterwards leaves its slots handed out but unused, never shared.
+                "status lists holding more licences than slots handed out": """
                     SELECT COUNT(*) FROM status_list s
-                    WHERE s.used != (SELECT COUNT(*) FROM licence l WHERE l.status_list = s.id)""",
+                    WHERE s.used < (SELECT COUNT(*) FROM licence l WHERE l.status_list = s.id)""",
+                "slots held by two licences": """
+                    SELECT COUNT(*) FROM (SELECT 1 FROM licence GROUP BY status_list, status_index HAVING COUNT(*) > 1)""",
                 "licences in a slot outside their status list": """
                     SELECT COUNT(*) FROM licence l JOIN status_list s ON s.id = l.status_list
                     WHERE l.status_index < 0 OR l.status_index >= s.size""",

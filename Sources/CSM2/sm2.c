@@ -6,7 +6,8 @@
 // the scalar is cut into signed digits of w bits, and digit i selects |d|·2^(w·i)·Q from the
 // table (negated when d < 0). One verification is then about 37 + 43 mixed additions.
 //
-//   generator: w = 7, 37 rows of 64 affine points (148 KiB, shared, built on first use)
+//   generator: w = 7, 37 rows of 64 affine points (148 KiB, shared, built when the first key is
+//              loaded; a build that fails for want of memory is tried again on the next load)
 //   each key:  w = 6, 43 rows of 32 affine points (86 KiB, built when the key is loaded)
 //
 // Field elements are 4 × 64-bit limbs in Montgomery form (R = 2^256), always fully reduced, so
@@ -15,12 +16,13 @@
 // answer. x1 is compared without an inversion: x1 ≡ r − e (mod n) and 0 ≤ x1 < p < 2n leave two
 // candidates c, each checked as X = c·Z².
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "CSM2.h"
 #include "sm3.h"
 
-typedef unsigned __int128 u128;
+__extension__ typedef unsigned __int128 u128;   // GCC and clang; __extension__ keeps -Wpedantic quiet
 typedef struct { uint64_t l[4]; } fe;          // field element mod p, or scalar mod n
 typedef struct { fe x, y; } affine;             // 64 bytes: one cache line in an aligned table
 typedef struct { fe x, y, z; } jacobian;
@@ -64,23 +66,57 @@ static inline int less_than(const fe *a, const fe *b) {
     return 0;
 }
 
+// Add and subtract with carry. Clang (and GCC from 14) have builtins that become adc/sbb chains;
+// elsewhere (GCC 12, Debian's) the same through 128-bit arithmetic, which GCC compiles well too.
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_addcll) && __has_builtin(__builtin_subcll)
+#define HAVE_ADDC_BUILTINS 1
+#endif
+#endif
+
+static inline uint64_t add_carry(uint64_t a, uint64_t b, uint64_t carry_in, uint64_t *carry_out) {
+#ifdef HAVE_ADDC_BUILTINS
+    unsigned long long carry;
+    uint64_t sum = __builtin_addcll(a, b, carry_in, &carry);
+    *carry_out = carry;
+    return sum;
+#else
+    u128 sum = (u128)a + b + carry_in;
+    *carry_out = (uint64_t)(sum >> 64);
+    return (uint64_t)sum;
+#endif
+}
+
+static inline uint64_t sub_borrow(uint64_t a, uint64_t b, uint64_t borrow_in, uint64_t *borrow_out) {
+#ifdef HAVE_ADDC_BUILTINS
+    unsigned long long borrow;
+    uint64_t difference = __builtin_subcll(a, b, borrow_in, &borrow);
+    *borrow_out = borrow;
+    return difference;
+#else
+    u128 difference = (u128)a - b - borrow_in;
+    *borrow_out = (uint64_t)(difference >> 64) & 1;   // all ones after a wrap
+    return (uint64_t)difference;
+#endif
+}
+
 // r = a + b, returning the carry out.
 static inline uint64_t add_raw(fe *r, const fe *a, const fe *b) {
-    unsigned long long c0, c1, c2, c3;
-    r->l[0] = __builtin_addcll(a->l[0], b->l[0], 0, &c0);
-    r->l[1] = __builtin_addcll(a->l[1], b->l[1], c0, &c1);
-    r->l[2] = __builtin_addcll(a->l[2], b->l[2], c1, &c2);
-    r->l[3] = __builtin_addcll(a->l[3], b->l[3], c2, &c3);
+    uint64_t c0, c1, c2, c3;
+    r->l[0] = add_carry(a->l[0], b->l[0], 0, &c0);
+    r->l[1] = add_carry(a->l[1], b->l[1], c0, &c1);
+    r->l[2] = add_carry(a->l[2], b->l[2], c1, &c2);
+    r->l[3] = add_carry(a->l[3], b->l[3], c2, &c3);
     return c3;
 }
 
 // r = a − b, returning the borrow out.
 static inline uint64_t sub_raw(fe *r, const fe *a, const fe *b) {
-    unsigned long long c0, c1, c2, c3;
-    r->l[0] = __builtin_subcll(a->l[0], b->l[0], 0, &c0);
-    r->l[1] = __builtin_subcll(a->l[1], b->l[1], c0, &c1);
-    r->l[2] = __builtin_subcll(a->l[2], b->l[2], c1, &c2);
-    r->l[3] = __builtin_subcll(a->l[3], b->l[3], c2, &c3);
+    uint64_t c0, c1, c2, c3;
+    r->l[0] = sub_borrow(a->l[0], b->l[0], 0, &c0);
+    r->l[1] = sub_borrow(a->l[1], b->l[1], c0, &c1);
+    r->l[2] = sub_borrow(a->l[2], b->l[2], c1, &c2);
+    r->l[3] = sub_borrow(a->l[3], b->l[3], c2, &c3);
     return c3;
 }
 
@@ -191,13 +227,17 @@ static void fe_from_mont(fe *r, const fe *a) {
     fe_mul(r, a, &one);
 }
 
+static void to_bytes(uint8_t b[32], const fe *a) {
+    for (int i = 0; i < 4; i++) {
+        uint64_t v = a->l[3 - i];
+        for (int j = 0; j < 8; j++) b[8 * i + j] = (uint8_t)(v >> (56 - 8 * j));
+    }
+}
+
 static void fe_to_bytes(uint8_t b[32], const fe *a) {
     fe plain;
     fe_from_mont(&plain, a);
-    for (int i = 0; i < 4; i++) {
-        uint64_t v = plain.l[3 - i];
-        for (int j = 0; j < 8; j++) b[8 * i + j] = (uint8_t)(v >> (56 - 8 * j));
-    }
+    to_bytes(b, &plain);
 }
 
 // a^e, e a plain 256-bit exponent; only for key loading and table building.
@@ -435,21 +475,33 @@ static void accumulate(jacobian *acc, const affine *table, const int8_t *digits,
     }
 }
 
-static affine *generator_table;
-static pthread_once_t generator_once = PTHREAD_ONCE_INIT;
+// Published once, complete, with release order; NULL until a build succeeds.
+static _Atomic(affine *) generator_table;
+static pthread_mutex_t generator_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *aligned_table(size_t size) {
     void *memory = NULL;
     return posix_memalign(&memory, 64, size) == 0 ? memory : NULL;
 }
 
-static void build_generator_table(void) {
-    affine *table = aligned_table(sizeof(affine) * G_ROWS * G_ENTRIES);
-    if (table && build_table(table, &GX_MONT, &GY_MONT, G_WINDOW, G_ROWS)) {
-        generator_table = table;
-    } else {
-        free(table);
+// The generator's table, built by the first caller; NULL when memory ran out, and then the next
+// caller tries again. Only key loading calls this: a key keeps the pointer for verification.
+static const affine *generator(void) {
+    affine *table = atomic_load_explicit(&generator_table, memory_order_acquire);
+    if (table) return table;
+    pthread_mutex_lock(&generator_lock);
+    table = atomic_load_explicit(&generator_table, memory_order_relaxed);
+    if (!table) {
+        table = aligned_table(sizeof(affine) * G_ROWS * G_ENTRIES);
+        if (table && build_table(table, &GX_MONT, &GY_MONT, G_WINDOW, G_ROWS)) {
+            atomic_store_explicit(&generator_table, table, memory_order_release);
+        } else {
+            free(table);
+            table = NULL;
+        }
     }
+    pthread_mutex_unlock(&generator_lock);
+    return table;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -457,26 +509,34 @@ static void build_generator_table(void) {
 
 struct elicence_sm2_key {
     affine *table;                               // KEY_ROWS × KEY_ENTRIES, 64-byte aligned
+    const affine *generator;                     // the shared table, complete before the key exists
     uint8_t z[32];
 };
 
 size_t elicence_sm2_key_table_size(void) { return sizeof(affine) * KEY_ROWS * KEY_ENTRIES; }
 size_t elicence_sm2_generator_table_size(void) { return sizeof(affine) * G_ROWS * G_ENTRIES; }
 
+static elicence_sm2_key *refuse(elicence_sm2_key_status *status, elicence_sm2_key_status reason) {
+    if (status) *status = reason;
+    return NULL;
+}
+
 elicence_sm2_key *elicence_sm2_key_new(const uint8_t *point, size_t point_length,
-                                       const uint8_t *id, size_t id_length) {
-    if (!point || (id_length > 0 && !id) || id_length > 8191) return NULL;
+                                       const uint8_t *id, size_t id_length,
+                                       elicence_sm2_key_status *status) {
+    if ((id_length > 0 && !id) || id_length > 8191) return refuse(status, ELICENCE_SM2_KEY_BAD_ID);
+    if (!point || point_length == 0) return refuse(status, ELICENCE_SM2_KEY_MALFORMED);
     fe x, y, xm, ym;
     if (point_length == 65 && point[0] == 0x04) {
         from_bytes(&x, point + 1);
         from_bytes(&y, point + 33);
-        if (!less_than(&x, &P) || !less_than(&y, &P)) return NULL;
+        if (!less_than(&x, &P) || !less_than(&y, &P)) return refuse(status, ELICENCE_SM2_KEY_NOT_ON_CURVE);
         fe_to_mont(&xm, &x);
         fe_to_mont(&ym, &y);
-        if (!on_curve(&xm, &ym)) return NULL;
+        if (!on_curve(&xm, &ym)) return refuse(status, ELICENCE_SM2_KEY_NOT_ON_CURVE);
     } else if (point_length == 33 && (point[0] == 0x02 || point[0] == 0x03)) {
         from_bytes(&x, point + 1);
-        if (!less_than(&x, &P)) return NULL;
+        if (!less_than(&x, &P)) return refuse(status, ELICENCE_SM2_KEY_NOT_ON_CURVE);
         fe_to_mont(&xm, &x);
         fe rhs, t;
         fe_sqr(&rhs, &xm);
@@ -488,25 +548,32 @@ elicence_sm2_key *elicence_sm2_key_new(const uint8_t *point, size_t point_length
         // p ≡ 3 (mod 4): a square root is rhs^((p + 1) / 4).
         static const fe root_exponent = {{0x4000000000000000, 0xffffffffc0000000, 0xffffffffffffffff, 0x3fffffffbfffffff}};
         fe_pow(&ym, &rhs, &root_exponent);
-        if (!on_curve(&xm, &ym)) return NULL;    // rhs is not a square
+        if (!on_curve(&xm, &ym)) return refuse(status, ELICENCE_SM2_KEY_NOT_ON_CURVE);  // not a square
         fe_from_mont(&y, &ym);
         if ((int)(y.l[0] & 1) != (point[0] & 1)) {
-            if (is_zero(&ym)) return NULL;
+            if (is_zero(&ym)) return refuse(status, ELICENCE_SM2_KEY_NOT_ON_CURVE);
             fe_neg(&ym, &ym);
         }
+    } else if (point_length == 1 && point[0] == 0x00) {
+        return refuse(status, ELICENCE_SM2_KEY_INFINITY);
+    } else if (point[0] == 0x06 || point[0] == 0x07) {
+        // Hybrid form (SEC 1, 2.3.3): RFC 5480, section 2.2, says a key whose first octet is not
+        // 02, 03 or 04 MUST be rejected, whether or not the point is on the curve.
+        return refuse(status, ELICENCE_SM2_KEY_HYBRID);
     } else {
-        return NULL;                             // infinity, hybrid or malformed
+        return refuse(status, ELICENCE_SM2_KEY_MALFORMED);
     }
-    pthread_once(&generator_once, build_generator_table);
-    if (!generator_table) return NULL;
+    const affine *shared = generator();
+    if (!shared) return refuse(status, ELICENCE_SM2_KEY_NO_MEMORY);
 
     elicence_sm2_key *key = malloc(sizeof *key);
-    if (!key) return NULL;
+    if (!key) return refuse(status, ELICENCE_SM2_KEY_NO_MEMORY);
+    key->generator = shared;
     key->table = aligned_table(elicence_sm2_key_table_size());
     if (!key->table || !build_table(key->table, &xm, &ym, KEY_WINDOW, KEY_ROWS)) {
         free(key->table);
         free(key);
-        return NULL;
+        return refuse(status, ELICENCE_SM2_KEY_NO_MEMORY);
     }
     uint8_t entl[2] = {(uint8_t)(id_length * 8 >> 8), (uint8_t)(id_length * 8)};
     uint8_t coordinates[64];
@@ -519,6 +586,7 @@ elicence_sm2_key *elicence_sm2_key_new(const uint8_t *point, size_t point_length
     sm3_update(&context, CURVE_BYTES, sizeof CURVE_BYTES);
     sm3_update(&context, coordinates, sizeof coordinates);
     sm3_final(&context, key->z);
+    if (status) *status = ELICENCE_SM2_KEY_LOADED;
     return key;
 }
 
@@ -544,7 +612,7 @@ int elicence_sm2_verify_digest(const elicence_sm2_key *key, const uint8_t digest
     recode(s_digits, &s, G_WINDOW, G_ROWS);
     recode(t_digits, &t, KEY_WINDOW, KEY_ROWS);
     jacobian acc = {{{0}}, {{0}}, {{0}}};
-    accumulate(&acc, generator_table, s_digits, G_ROWS, G_ENTRIES);
+    accumulate(&acc, key->generator, s_digits, G_ROWS, G_ENTRIES);
     accumulate(&acc, key->table, t_digits, KEY_ROWS, KEY_ENTRIES);
     if (is_infinity(&acc)) return 0;
 
@@ -576,4 +644,22 @@ int elicence_sm2_verify(const elicence_sm2_key *key, const uint8_t *message, siz
     if (message_length > 0) sm3_update(&context, message, message_length);
     sm3_final(&context, digest);
     return elicence_sm2_verify_digest(key, digest, signature);
+}
+
+// ---------------------------------------------------------------------------------------------
+// For tests only (see CSM2.h).
+
+void elicence_sm2_test_field_mul(const uint8_t a[32], const uint8_t b[32], uint8_t product[32]) {
+    fe x, y, r;
+    from_bytes(&x, a);
+    from_bytes(&y, b);
+    fe_mul(&r, &x, &y);
+    to_bytes(product, &r);
+}
+
+void elicence_sm2_test_field_sqr(const uint8_t a[32], uint8_t square[32]) {
+    fe x, r;
+    from_bytes(&x, a);
+    fe_sqr(&r, &x);
+    to_bytes(square, &r);
 }

@@ -6,8 +6,15 @@ public struct COSESign1: Sendable, Hashable {
 
     public enum HeaderLabel {
         public static let alg: Int64 = 1
+        /// `crit`: labels a recipient must understand or else refuse the message (RFC 9052 §3.1).
+        public static let crit: Int64 = 2
         public static let kid: Int64 = 4
+        /// `typ` (RFC 9596): the media type of the whole message.
+        public static let typ: Int64 = 16
     }
+
+    /// The header labels a licence token's reader processes: alg and kid.
+    public static let tokenLabels: Set<Int64> = [HeaderLabel.alg, HeaderLabel.kid]
 
     public var protectedBytes: [UInt8]
     public var unprotected: [CBOR.Entry]
@@ -80,20 +87,49 @@ public struct COSESign1: Sendable, Hashable {
     }
 
     /// The header parameters that matter here: alg and kid, read from the protected header first.
-    public func headers(limits: CBORDecoder.Limits = .default) throws(TokenError) -> (algorithm: SignatureAlgorithm, kid: [UInt8]) {
+    ///
+    /// Read strictly (RFC 9052 §3): a label may not appear in both headers, and a `crit` parameter
+    /// must sit in the protected header and name only labels in `understood` that the protected
+    /// header holds; otherwise the message is refused, as a later format may add a parameter that
+    /// every reader must understand.
+    public func headers(limits: CBORDecoder.Limits = .default, understood: Set<Int64> = COSESign1.tokenLabels)
+        throws(TokenError) -> (algorithm: SignatureAlgorithm, kid: [UInt8]) {
         if unprotected.isEmpty, let read = protectedBytes.withUnsafeBufferPointer({ Self.readHeaders($0, limits: limits) }) {
             return read
         }
-        return try generalHeaders(limits: limits)
+        return try generalHeaders(limits: limits, understood: understood)
     }
 
-    func generalHeaders(limits: CBORDecoder.Limits) throws(TokenError) -> (algorithm: SignatureAlgorithm, kid: [UInt8]) {
-        var protected: [CBOR.Entry] = []
-        if !protectedBytes.isEmpty {
-            let decoded: CBOR
-            do { decoded = try CBORDecoder.decode(protectedBytes, limits: limits) } catch { throw .cose("protected header: \(error)") }
-            guard case .map(let entries) = decoded else { throw .cose("protected header must encode a map") }
-            protected = entries
+    /// The protected header's entries, decoded (empty for a zero-length protected header).
+    public func protectedHeader(limits: CBORDecoder.Limits = .default) throws(TokenError) -> [CBOR.Entry] {
+        guard !protectedBytes.isEmpty else { return [] }
+        let decoded: CBOR
+        do { decoded = try CBORDecoder.decode(protectedBytes, limits: limits) } catch { throw .cose("protected header: \(error)") }
+        guard case .map(let entries) = decoded else { throw .cose("protected header must encode a map") }
+        return entries
+    }
+
+    func generalHeaders(limits: CBORDecoder.Limits, understood: Set<Int64> = COSESign1.tokenLabels) throws(TokenError)
+        -> (algorithm: SignatureAlgorithm, kid: [UInt8]) {
+        let protected = try protectedHeader(limits: limits)
+        for entry in unprotected where protected.contains(where: { $0.key == entry.key }) {
+            throw .cose("header label \(entry.key) appears in both the protected and the unprotected header (RFC 9052 §3)")
+        }
+        if unprotected.contains(where: { $0.key == .int(HeaderLabel.crit) }) {
+            throw .cose("crit (2) must be in the protected header (RFC 9052 §3.1)")
+        }
+        if let crit = protected.first(where: { $0.key == .int(HeaderLabel.crit) })?.value {
+            guard case .array(let labels) = crit, !labels.isEmpty else {
+                throw .cose("crit (2) must be a non-empty array of header labels")
+            }
+            for label in labels {
+                guard let number = label.int64, understood.contains(number) else {
+                    throw .cose("crit (2) names header parameter \(label), which this reader does not understand (RFC 9052 §3.1)")
+                }
+                guard protected.contains(where: { $0.key == label }) else {
+                    throw .cose("crit (2) names header parameter \(label), which the protected header does not hold")
+                }
+            }
         }
         func lookup(_ label: Int64) -> CBOR? {
             protected.first(where: { $0.key == .int(label) })?.value

@@ -133,6 +133,14 @@ extension VerificationReport {
         var writer = JSONWriter()
         writer.beginObject()
         if let alg { writer.key("alg"); writer.string(alg) }
+        if let authority {
+            writer.key("authority")
+            writer.objectValue { w in
+                w.key("code"); w.string(authority.code)
+                w.key("displayName"); w.string(authority.displayName)
+                w.key("name"); w.string(authority.name)
+            }
+        }
         if let detail { writer.key("detail"); writer.string(detail) }
         if let kid { writer.key("kid"); writer.string(kid) }
         if let layer { writer.key("layer"); writer.string(layer.rawValue) }
@@ -140,13 +148,30 @@ extension VerificationReport {
             writer.key("licence")
             writer.objectValue { licence.write(to: &$0) }
         }
+        if let log {
+            writer.key("log")
+            writer.objectValue { w in
+                w.key("index"); w.int(log.index)
+                w.key("treeSize"); w.int(log.treeSize)
+            }
+        }
         writer.key("message")
         writer.objectValue { w in
             w.key("en"); w.string(message.en)
             w.key("zh"); w.string(message.zh)
         }
         writer.key("outcome"); writer.string(outcome)
+        if let presentation {
+            writer.key("presentation")
+            writer.objectValue { w in
+                w.key("device"); w.string(presentation.device)
+                w.key("disclosed")
+                w.arrayValue { a in for name in presentation.disclosed { a.string(name) } }
+                w.key("presentedAt"); w.string(presentation.presentedAt)
+            }
+        }
         writer.key("statusChecked"); writer.bool(statusChecked)
+        if let statusSince { writer.key("statusSince"); writer.string(statusSince) }
         writer.key("valid"); writer.bool(valid)
         writer.endObject()
         return writer.bytes

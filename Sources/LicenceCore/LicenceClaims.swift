@@ -74,16 +74,18 @@ public struct LicenceClaims: Sendable, Hashable {
     }
 
     /// The claims for `licence`, disclosing only the fields named in `disclosedFields` (all when nil)
-    /// and masking a citizen's ID number.
+    /// and masking a citizen's ID number — as the holder code, and wherever the number or a field
+    /// repeats it.
     public init(licence: Licence, identifier: LicenceIdentifier, issuedAt: Int64, status: StatusReference?,
                 disclosedFields: Set<String>? = nil) {
         self.init(issuerCode: licence.issuer.code, notBefore: licence.notBefore, expires: licence.expires,
                   issuedAt: issuedAt, identifier: identifier, status: status, typeCode: licence.typeCode,
-                  typeName: licence.typeName, number: licence.number, holderName: licence.holder.name,
+                  typeName: licence.typeName, number: licence.holder.code.masking(licence.number), holderName: licence.holder.name,
                   holderCode: licence.holder.code.disclosedForm, holderCodeType: licence.holder.code.kind,
                   issuerName: licence.issuer.name, validFrom: licence.validFrom, validUntil: licence.validUntil,
                   version: identifier.version,
-                  fields: disclosedFields.map { names in licence.fields.filter { names.contains($0.key) } } ?? licence.fields)
+                  fields: (disclosedFields.map { names in licence.fields.filter { names.contains($0.key) } } ?? licence.fields)
+                    .mapValues { licence.holder.code.masking($0) })
     }
 
     public var cbor: CBOR {

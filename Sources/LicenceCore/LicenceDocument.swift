@@ -196,17 +196,14 @@ public struct LicenceDocument: Sendable, Hashable, Codable {
             throw LicenceCoreError(.missingField, field: "holder.codeType",
                 "is needed: \(text) is valid both as a credit code and as an ID number; give 001 or 111")
         case (nil, nil):
-            // Report the failure of the kind the code most looks like.
-            if text.allSatisfy({ $0.isASCIIDigit || $0 == "X" || $0 == "x" }) {
-                return try HolderCode(text, kind: .citizenID)
-            }
-            return try HolderCode(text, kind: .creditCode, allowBadChecksum: allowBadChecksum)
+            return try HolderCode.likeliest(text, allowBadChecksum: allowBadChecksum)
         }
     }
 }
 
 extension String {
-    func trimmingWhitespace() -> String {
+    /// Without leading and trailing white space (any Unicode white space).
+    public func trimmingWhitespace() -> String {
         let scalars = unicodeScalars
         guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
         let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })!

@@ -18,11 +18,12 @@ public struct LicenceIdentifier: Sendable, Hashable, Comparable, TextCodable {
     public let check: Character
 
     public init(typeCode: String, issuerCode: String, serial: String, version: Int) throws(LicenceCoreError) {
-        try Self.validatePart(typeCode, name: "type code", minimum: 4, maximum: 32, digitsOnly: false)
-        try Self.validatePart(issuerCode, name: "issuer code", minimum: 18, maximum: 18, digitsOnly: false)
-        try Self.validatePart(serial, name: "serial", minimum: 1, maximum: 24, digitsOnly: true)
+        try Self.validatePart(typeCode, name: "type code", chineseName: "证照类型代码", minimum: 4, maximum: 32, digitsOnly: false)
+        try Self.validatePart(issuerCode, name: "issuer code", chineseName: "颁证单位代码", minimum: 18, maximum: 18, digitsOnly: false)
+        try Self.validatePart(serial, name: "serial", chineseName: "序号", minimum: 1, maximum: 24, digitsOnly: true)
         guard (1...999).contains(version) else {
-            throw LicenceCoreError(.invalidIdentifier, "version \(version) is out of range; expected 1 to 999")
+            throw LicenceCoreError(.invalidIdentifier, "version \(version) is out of range; expected 1 to 999",
+                                   zh: "版本号 \(version) 超出范围，应为 1 至 999")
         }
         self.typeCode = typeCode
         self.issuerCode = issuerCode
@@ -99,23 +100,28 @@ public struct LicenceIdentifier: Sendable, Hashable, Comparable, TextCodable {
     /// The slow parse, kept for the error it names.
     private init(describingFailureOf text: String) throws(LicenceCoreError) {
         guard text.hasPrefix(Self.prefix) else {
-            throw LicenceCoreError(.invalidIdentifier, "\"\(text)\" does not start with \(Self.prefix)")
+            throw LicenceCoreError(.invalidIdentifier, "\"\(text)\" does not start with \(Self.prefix)",
+                                   zh: "电子证照标识应以 \(Self.prefix) 开头")
         }
         let parts = text.dropFirst(Self.prefix.count).split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 5 else {
             throw LicenceCoreError(.invalidIdentifier,
-                "\"\(text)\" has \(parts.count) parts after \(Self.prefix); expected 5: type.issuer.serial.version.check")
+                "\"\(text)\" has \(parts.count) parts after \(Self.prefix); expected 5: type.issuer.serial.version.check",
+                zh: "电子证照标识在 \(Self.prefix) 之后有 \(parts.count) 段，应为 5 段：证照类型代码、颁证单位代码、序号、版本号、校验位")
         }
         guard parts[3].count == 3, parts[3].allSatisfy(\.isASCIIDigit), let version = Int(parts[3]) else {
-            throw LicenceCoreError(.invalidIdentifier, "version \"\(parts[3])\" in \"\(text)\" is not 3 digits")
+            throw LicenceCoreError(.invalidIdentifier, "version \"\(parts[3])\" in \"\(text)\" is not 3 digits",
+                                   zh: "电子证照标识的版本号“\(parts[3])”应为 3 位数字")
         }
         try self.init(typeCode: String(parts[0]), issuerCode: String(parts[1]), serial: String(parts[2]), version: version)
         guard parts[4].count == 1, let given = parts[4].first else {
-            throw LicenceCoreError(.invalidIdentifier, "check \"\(parts[4])\" in \"\(text)\" is not one character")
+            throw LicenceCoreError(.invalidIdentifier, "check \"\(parts[4])\" in \"\(text)\" is not one character",
+                                   zh: "电子证照标识的校验位“\(parts[4])”应为一个字符")
         }
         guard parts[4].utf8.elementsEqual(String(check).utf8) else {
             throw LicenceCoreError(.wrongCheckCharacter,
-                "licence identifier \(text) has check character \(given); expected \(check)")
+                "licence identifier \(text) has check character \(given); expected \(check)",
+                zh: "电子证照标识 \(text) 的校验位是 \(given)，应为 \(check)")
         }
     }
 
@@ -148,18 +154,21 @@ public struct LicenceIdentifier: Sendable, Hashable, Comparable, TextCodable {
         return String(repeating: "0", count: 3 - text.count) + text
     }
 
-    private static func validatePart(_ part: String, name: String, minimum: Int, maximum: Int,
+    private static func validatePart(_ part: String, name: String, chineseName: String, minimum: Int, maximum: Int,
                                      digitsOnly: Bool) throws(LicenceCoreError) {
+        let range = minimum == maximum ? "\(minimum)" : "\(minimum) to \(maximum)"
         guard (minimum...maximum).contains(part.count) else {
             throw LicenceCoreError(.invalidIdentifier,
-                "\(name) \"\(part)\" has \(part.count) characters; expected \(minimum == maximum ? "\(minimum)" : "\(minimum) to \(maximum)")")
+                "\(name) \"\(part)\" has \(part.count) characters; expected \(range)",
+                zh: "电子证照标识的\(chineseName)“\(part)”有 \(part.count) 位，应为 \(minimum == maximum ? "\(minimum)" : "\(minimum) 至 \(maximum)") 位")
         }
         for (offset, byte) in part.utf8.enumerated() {
             let allowed = digitsOnly ? (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) : ISO7064.value(byte) != nil
             guard allowed else {
                 let character = part.utf8.count == part.count ? Character(UnicodeScalar(byte)) : Array(part)[min(offset, part.count - 1)]
                 throw LicenceCoreError(.invalidIdentifier,
-                    "\(name) \"\(part)\" contains \"\(character)\"; expected \(digitsOnly ? "digits" : "digits and upper-case letters")")
+                    "\(name) \"\(part)\" contains \"\(character)\"; expected \(digitsOnly ? "digits" : "digits and upper-case letters")",
+                    zh: "电子证照标识的\(chineseName)“\(part)”含有“\(character)”，应\(digitsOnly ? "只含数字" : "只含数字和大写字母")")
             }
         }
     }

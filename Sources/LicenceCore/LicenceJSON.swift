@@ -27,12 +27,16 @@ public struct LicenceJSON: Sendable, Codable, Hashable {
         id = claims.identifier.description
         type = claims.typeCode
         typeName = claims.typeName
-        number = claims.number
+        // A token signed before numbers were masked may carry a citizen's ID number in clear.
+        let masked = { (text: String) in
+            claims.holderCodeType == .citizenID ? HolderCode.masking(text, maskedCode: claims.holderCode) : text
+        }
+        number = masked(claims.number)
         holder = .init(name: claims.holderName, code: claims.holderCode, codeType: claims.holderCodeType.rawValue)
         issuer = .init(name: claims.issuerName, code: claims.issuerCode)
         validFrom = claims.validFrom.description
         validUntil = claims.validUntil?.description
-        fields = claims.fields
+        fields = claims.fields.mapValues(masked)
         version = claims.version
         issuedAt = Timestamp.format(claims.issuedAt)
         statusList = claims.status

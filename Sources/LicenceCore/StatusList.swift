@@ -90,13 +90,17 @@ public struct StatusListToken: Sendable {
     public var expires: Int64?
     public var ttl: Int64?
     public var list: StatusList
+    /// The imported authority whose status key signed the list, once verified; nil for the
+    /// verifier's own key.
+    public var authority: TrustAuthority?
 
-    public init(uri: String, issuedAt: Int64, expires: Int64?, ttl: Int64?, list: StatusList) {
+    public init(uri: String, issuedAt: Int64, expires: Int64?, ttl: Int64?, list: StatusList, authority: TrustAuthority? = nil) {
         self.uri = uri
         self.issuedAt = issuedAt
         self.expires = expires
         self.ttl = ttl
         self.list = list
+        self.authority = authority
     }
 
     /// The signed CWT bytes (tagged COSE_Sign1).
@@ -124,9 +128,12 @@ public struct StatusListToken: Sendable {
         case unknownKey
         case badSignature
         case keyCompromised
+        /// Signed by an imported authority's key, but its URI is not under that authority's status base.
+        case foreignURI(String)
 
         public var description: String {
             switch self {
+            case .foreignURI(let uri): return "the status list names \(uri), which is not under its authority's status base URL"
             case .malformed(let why): return "the status list is malformed: \(why)"
             case .unknownKey: return "the status list is signed by a key that is not a trusted status key"
             case .badSignature: return "the status list's signature does not verify"
@@ -143,7 +150,8 @@ public struct StatusListToken: Sendable {
         let kid: [UInt8]
         do {
             sign1 = try COSESign1(decoding: bytes, limits: limits)
-            (algorithm, kid) = try sign1.headers(limits: limits)
+            (algorithm, kid) = try sign1.headers(limits: limits, understood: [COSESign1.HeaderLabel.alg, COSESign1.HeaderLabel.kid,
+                                                                             COSESign1.HeaderLabel.typ])
         } catch {
             throw .malformed(error.description)
         }
@@ -163,10 +171,11 @@ public struct StatusListToken: Sendable {
             throw .malformed("claim status_list (65533) must be {\"bits\", \"lst\"}")
         }
         guard bits == Int64(StatusList.bits) else { throw .malformed("status list has \(bits) bits per entry; expected 2") }
+        if let authority = key.authority, !authority.ownsStatusURI(uri) { throw .foreignURI(uri) }
         let raw: [UInt8]
         do { raw = try Zlib.decompress(lst, limit: maxListBytes) } catch { throw .malformed("lst: \(error)") }
         return StatusListToken(uri: uri, issuedAt: iat, expires: claims[.int(Key.exp)]?.int64,
-                               ttl: claims[.int(Key.ttl)]?.int64, list: StatusList(bytes: raw))
+                               ttl: claims[.int(Key.ttl)]?.int64, list: StatusList(bytes: raw), authority: key.authority)
     }
 }
 
@@ -179,19 +188,44 @@ public struct StatusListSource: StatusSource {
     }
 
     public func status(of claims: LicenceClaims, now: Int64) -> LicenceStatusAnswer {
+        answer(claims, authority: nil, now: now)
+    }
+
+    /// A list answers only for licences of the authority whose key signed it.
+    public func status(of claims: LicenceClaims, key: TrustedKey, now: Int64) -> LicenceStatusAnswer {
+        answer(claims, authority: key.authority, now: now)
+    }
+
+    private func answer(_ claims: LicenceClaims, authority: TrustAuthority?, now: Int64) -> LicenceStatusAnswer {
         guard let reference = claims.status else {
-            return .unavailable("the licence carries no status-list reference")
+            return .unavailable(BilingualMessage(zh: "证照未载明状态列表。", en: "the licence carries no status-list reference"))
         }
-        guard let list = lists[reference.uri] else {
-            return .unavailable("no status list for \(reference.uri) was given")
+        if let authority, !authority.ownsStatusURI(reference.uri) {
+            return .unavailable(BilingualMessage(
+                zh: "证照所载的状态列表 \(reference.uri) 不在 \(authority.displayName) 的状态列表地址 \(authority.statusBase) 之下。",
+                en: "the licence names the status list \(reference.uri), which is not under the status base "
+                    + "\(authority.statusBase) of \(authority.displayName)"))
+        }
+        guard let list = lists[reference.uri], list.authority?.code == authority?.code else {
+            return .unavailable(BilingualMessage(zh: "未提供证照所载的状态列表 \(reference.uri)。",
+                                                 en: "no status list for \(reference.uri) was given"))
         }
         if let expires = list.expires, now >= expires {
-            return .unavailable("the status list \(reference.uri) expired at \(Timestamp.format(expires))")
+            return .unavailable(BilingualMessage(zh: "状态列表 \(reference.uri) 已于 \(Timestamp.format(expires)) 过期，请取得最新的状态列表。",
+                                                 en: "the status list \(reference.uri) expired at \(Timestamp.format(expires))"))
         }
         guard reference.index < UInt64(list.list.count) else {
-            return .unavailable("index \(reference.index) is beyond the end of \(reference.uri)")
+            return .unavailable(BilingualMessage(zh: "状态列表 \(reference.uri) 中没有第 \(reference.index) 项。",
+                                                 en: "index \(reference.index) is beyond the end of \(reference.uri)"))
         }
-        switch LicenceStatus(listValue: list.list[Int(reference.index)]) {
+        return list.answer(index: reference.index)
+    }
+}
+
+extension StatusListToken {
+    /// The answer of entry `index` (already checked to be in the list).
+    public func answer(index: UInt64) -> LicenceStatusAnswer {
+        switch LicenceStatus(listValue: list[Int(index)]) {
         case .valid?: return .valid
         case .revoked?: return .revoked
         case .suspended?: return .suspended

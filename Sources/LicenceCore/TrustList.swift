@@ -1,6 +1,7 @@
-/// What a key is for: signing licences (`issuer`) or signing status lists (`status`).
+/// What a key is for: signing licences (`issuer`), status lists (`status`), the authority's signed
+/// trust list (`anchor`) or the transparency log's checkpoints (`log`).
 public enum KeyRole: String, Sendable, Hashable, Codable, CaseIterable {
-    case issuer, status
+    case issuer, status, anchor, log
 }
 
 /// A key's life-cycle state. A retired key signs nothing new but its licences stay verifiable;
@@ -24,9 +25,11 @@ public struct TrustListDocument: Sendable, Hashable, Codable {
         public var notBefore: String
         public var notAfter: String
         public var state: KeyState
+        /// RFC 3339 UTC time the key was declared compromised; nil for other states.
+        public var compromisedAt: String?
 
         public init(kid: String, alg: String, role: KeyRole, issuer: Issuer, publicKey: String, notBefore: String,
-                    notAfter: String, state: KeyState) {
+                    notAfter: String, state: KeyState, compromisedAt: String? = nil) {
             self.kid = kid
             self.alg = alg
             self.role = role
@@ -35,15 +38,53 @@ public struct TrustListDocument: Sendable, Hashable, Codable {
             self.notBefore = notBefore
             self.notAfter = notAfter
             self.state = state
+            self.compromisedAt = compromisedAt
         }
     }
 
     public var version: Int
+    /// Grows by one with every change of the keys (`keys generate`, `retire`, `compromise`); the
+    /// signed trust list carries it, so that an importer can refuse an older list.
+    public var sequence: UInt64?
     public var keys: [Entry]
 
-    public init(version: Int = 1, keys: [Entry] = []) {
+    public init(version: Int = 1, sequence: UInt64? = nil, keys: [Entry] = []) {
         self.version = version
+        self.sequence = sequence
         self.keys = keys
+    }
+}
+
+/// Another authority (another province's registry) whose signed trust list a verifier imported: its
+/// keys verify that authority's licences, and its status lists answer for them.
+public struct TrustAuthority: Sendable, Hashable {
+    /// The name it was imported under (`trust import --name`).
+    public var name: String
+    /// The authority's credit code and name, as its signed trust list states them.
+    public var code: String
+    public var displayName: String
+    /// A token's status `uri` must be this prefix followed by a list number.
+    public var statusBase: String
+    /// The sequence number of the list in force.
+    public var sequence: UInt64
+    /// When the list in force lapses; from then on its licences are not accepted.
+    public var listExpires: Int64
+
+    public init(name: String, code: String, displayName: String, statusBase: String, sequence: UInt64, listExpires: Int64) {
+        self.name = name
+        self.code = code
+        self.displayName = displayName
+        self.statusBase = statusBase
+        self.sequence = sequence
+        self.listExpires = listExpires
+    }
+
+    /// Whether `uri` names one of this authority's status lists: the status base followed by
+    /// decimal digits only, so that a token cannot send a verifier to any other address.
+    public func ownsStatusURI(_ uri: String) -> Bool {
+        guard uri.hasPrefix(statusBase) else { return false }
+        let rest = uri.utf8.dropFirst(statusBase.utf8.count)
+        return !rest.isEmpty && rest.count <= 18 && rest.allSatisfy { (0x30...0x39).contains($0) }
     }
 }
 
@@ -56,11 +97,13 @@ public struct TrustedKey: Sendable {
     public var notAfter: Int64
     public var state: KeyState
     public var verifier: any SignatureVerifier
+    /// The imported authority that vouches for this key; nil for the verifier's own keys.
+    public var authority: TrustAuthority?
 
     public var algorithm: SignatureAlgorithm { verifier.algorithm }
 
     public init(kid: [UInt8], role: KeyRole, issuer: Issuer, notBefore: Int64, notAfter: Int64, state: KeyState,
-                verifier: any SignatureVerifier) {
+                verifier: any SignatureVerifier, authority: TrustAuthority? = nil) {
         self.kid = kid
         self.role = role
         self.issuer = issuer
@@ -68,6 +111,7 @@ public struct TrustedKey: Sendable {
         self.notAfter = notAfter
         self.state = state
         self.verifier = verifier
+        self.authority = authority
     }
 }
 
@@ -85,6 +129,11 @@ public struct TrustList: TrustStore {
     public init(_ keys: [TrustedKey]) {
         all = keys
         byKid = Dictionary(grouping: keys, by: \.kid)
+    }
+
+    /// This list's keys followed by `other`'s: the verifier's own keys and those of imported authorities.
+    public func merging(_ other: [TrustedKey]) -> TrustList {
+        other.isEmpty ? self : TrustList(all + other)
     }
 
     public func keys(kid: [UInt8]) -> [TrustedKey] { byKid[kid] ?? [] }

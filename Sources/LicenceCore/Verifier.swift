@@ -17,8 +17,9 @@ public enum LicenceStatusAnswer: Sendable, Hashable {
     case superseded
     /// Online only: the registry has no such licence.
     case unknownLicence
-    /// A source was asked but could not answer (no list for this URI, list expired, bad signature…).
-    case unavailable(String)
+    /// A source was asked but could not answer (no list for this URI, list expired, bad signature…),
+    /// and why, in both languages.
+    case unavailable(BilingualMessage)
     /// No source was consulted (offline without a status list).
     case notChecked
 }
@@ -27,6 +28,15 @@ public enum LicenceStatusAnswer: Sendable, Hashable {
 /// status list, or nothing.
 public protocol StatusSource: Sendable {
     func status(of claims: LicenceClaims, now: Int64) -> LicenceStatusAnswer
+    /// The status of a licence whose signature `key` verified; a source that answers for several
+    /// authorities looks at `key.authority`. By default, ``status(of:now:)``.
+    func status(of claims: LicenceClaims, key: TrustedKey, now: Int64) -> LicenceStatusAnswer
+}
+
+extension StatusSource {
+    public func status(of claims: LicenceClaims, key: TrustedKey, now: Int64) -> LicenceStatusAnswer {
+        status(of: claims, now: now)
+    }
 }
 
 /// The status source of an offline verifier with no status list.
@@ -43,13 +53,22 @@ public enum VerificationOutcome: Sendable, Hashable {
     case badSignature
     case issuerMismatch
     case keyCompromised
+    /// The token's `iat` lies outside its key's period of use (`notBefore`…`notAfter`).
+    case keyNotValid
     case expired
     case notYetValid
     case revoked
     case suspended
     case superseded
     case unknownLicence
-    case statusUnavailable(String)
+    case statusUnavailable(BilingualMessage)
+    /// A presentation code signed by a device that is not enrolled, was removed, or belongs to
+    /// another holder.
+    case unknownDevice
+    /// A presentation code outside its few minutes of life.
+    case presentationExpired
+    /// A presentation code shown before (its nonce was used).
+    case presentationReplayed
 
     /// The stable code used in JSON and logs.
     public var code: String {
@@ -60,6 +79,7 @@ public enum VerificationOutcome: Sendable, Hashable {
         case .badSignature: return "bad_signature"
         case .issuerMismatch: return "issuer_mismatch"
         case .keyCompromised: return "key_compromised"
+        case .keyNotValid: return "key_not_valid"
         case .expired: return "expired"
         case .notYetValid: return "not_yet_valid"
         case .revoked: return "revoked"
@@ -67,6 +87,9 @@ public enum VerificationOutcome: Sendable, Hashable {
         case .superseded: return "superseded"
         case .unknownLicence: return "unknown_licence"
         case .statusUnavailable: return "status_unavailable"
+        case .unknownDevice: return "unknown_device"
+        case .presentationExpired: return "presentation_expired"
+        case .presentationReplayed: return "presentation_replayed"
         }
     }
 
@@ -107,15 +130,27 @@ public struct VerificationResult: Sendable {
 
     public var valid: Bool { outcome.isValid }
 
+    /// The imported authority whose trust list vouches for the signing key (跨省互认); nil for
+    /// the verifier's own keys.
+    public var authority: TrustAuthority? { signingKey?.authority }
+
     public var message: BilingualMessage {
         switch outcome {
         case .valid:
+            if let authority {
+                return statusChecked
+                    ? BilingualMessage(zh: "证照有效（由\(authority.displayName)的信任列表认证，状态经其状态列表核验）。",
+                                       en: "The licence is valid (vouched for by the trust list of \(authority.displayName), whose status list was checked).")
+                    : BilingualMessage(zh: "证照签名有效（由\(authority.displayName)的信任列表认证），在有效期内；未核验吊销或中止状态。",
+                                       en: "The licence is genuine (vouched for by the trust list of \(authority.displayName)) and within its validity period; its revocation status was not checked.")
+            }
             return statusChecked
                 ? BilingualMessage(zh: "证照有效。", en: "The licence is valid.")
                 : BilingualMessage(zh: "证照签名有效，在有效期内；未核验吊销或中止状态。",
                                    en: "The licence is genuine and within its validity period; its revocation status was not checked.")
         case .malformed(let layer, let detail):
-            return BilingualMessage(zh: "无法识别的证照码（\(Self.layerName(layer))层出错）：\(detail)",
+            // The detail is technical English; the Chinese message says what to do instead.
+            return BilingualMessage(zh: "无法识别的证照码（\(Self.layerName(layer))层出错）：扫描可能不完整，或这不是电子证照码，请重新扫描。",
                                     en: "Not a readable licence code (the \(layer.rawValue) layer failed): \(detail)")
         case .unknownKey:
             return BilingualMessage(zh: "签发密钥不在信任列表中，无法确认证照来源。",
@@ -129,6 +164,9 @@ public struct VerificationResult: Sendable {
         case .keyCompromised:
             return BilingualMessage(zh: "签发密钥已声明泄露，该密钥签发的证照一律无效。",
                                     en: "The signing key has been declared compromised; every licence it signed is invalid.")
+        case .keyNotValid:
+            return BilingualMessage(zh: "证照的签发时间不在签名密钥的使用期内。",
+                                    en: "The licence was signed outside its signing key's period of use.")
         case .expired:
             return BilingualMessage(zh: "证照已过有效期。", en: "The licence has expired.")
         case .notYetValid:
@@ -142,8 +180,17 @@ public struct VerificationResult: Sendable {
         case .unknownLicence:
             return BilingualMessage(zh: "登记库中没有这份证照。", en: "The registry has no such licence.")
         case .statusUnavailable(let why):
-            return BilingualMessage(zh: "无法核验证照的吊销或中止状态：\(why)",
-                                    en: "The licence's revocation status could not be checked: \(why)")
+            return BilingualMessage(zh: "无法核验证照的吊销或中止状态：\(why.zh)",
+                                    en: "The licence's revocation status could not be checked: \(why.en)")
+        case .unknownDevice:
+            return BilingualMessage(zh: "亮证码不是由持证人登记的设备生成的，请持证人在本人手机上重新出示。",
+                                    en: "The presentation code was not made by a device the holder enrolled; the holder should show it again from their own phone.")
+        case .presentationExpired:
+            return BilingualMessage(zh: "亮证码已过期，请持证人刷新后重新出示。",
+                                    en: "The presentation code has expired; the holder should refresh it and show it again.")
+        case .presentationReplayed:
+            return BilingualMessage(zh: "该亮证码已使用过，不能重复使用，请持证人刷新后重新出示。",
+                                    en: "This presentation code was used before and cannot be used again; the holder should refresh it and show it again.")
         }
     }
 
@@ -252,7 +299,19 @@ public struct Verifier: Sendable {
             result.outcome = .issuerMismatch
             return result
         }
+        guard key.notBefore <= claims.issuedAt, claims.issuedAt <= key.notAfter else {
+            result.outcome = .keyNotValid
+            return result
+        }
         let now = clock.now
+        if let authority = key.authority, now >= authority.listExpires {
+            result.outcome = .statusUnavailable(BilingualMessage(
+                zh: "\(authority.displayName)（\(authority.name)）的信任列表已于 \(Timestamp.format(authority.listExpires)) 过期，"
+                    + "且未取得更新的列表；在列表更新之前，无法认可其证照。",
+                en: "the trust list of \(authority.displayName) (\(authority.name)) expired at \(Timestamp.format(authority.listExpires)) "
+                    + "and no newer one was accepted; its licences cannot be accepted until it is refreshed"))
+            return result
+        }
         if now + skew < claims.notBefore {
             result.outcome = .notYetValid
             return result
@@ -261,7 +320,7 @@ public struct Verifier: Sendable {
             result.outcome = .expired
             return result
         }
-        switch statusSource.status(of: claims, now: now) {
+        switch statusSource.status(of: claims, key: key, now: now) {
         case .valid:
             result.statusChecked = true
         case .suspended:
@@ -280,7 +339,8 @@ public struct Verifier: Sendable {
             result.outcome = .statusUnavailable(why)
         case .notChecked:
             if requireStatus {
-                result.outcome = .statusUnavailable("no status list or registry was consulted")
+                result.outcome = .statusUnavailable(BilingualMessage(zh: "未提供状态列表，也未查询登记库。",
+                                                                     en: "no status list or registry was consulted"))
             }
         }
         return result

@@ -47,7 +47,10 @@ public struct KeyStore: Sendable {
     }
 
     /// Writes the trust list atomically: a temporary file, fsync, rename, fsync of the directory.
+    /// Every save is a change of the keys, so it moves the list's sequence on by one.
     public func save(_ document: TrustListDocument) throws(LicenceCryptoError) {
+        var document = document
+        document.sequence = (document.sequence ?? 0) + 1
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data: Data
@@ -96,8 +99,12 @@ public struct KeyStore: Sendable {
 
     /// Creates a key pair: the private key file first (mode 0600, never overwritten), then its
     /// entry in the trust list.
-    public func generate(algorithm: SignatureAlgorithm, role: KeyRole, issuer: Issuer, validYears: Int,
+    /// `notAfter`, when given, ends the key's period of use instead of `validYears`.
+    public func generate(algorithm: SignatureAlgorithm, role: KeyRole, issuer: Issuer, validYears: Int, notAfter: Int64? = nil,
                          passphrase: String?, now: Int64) throws(LicenceCryptoError) -> TrustListDocument.Entry {
+        if let notAfter, notAfter <= now {
+            throw LicenceCryptoError(.keyState, "the key's period of use must end after now, not at \(Timestamp.format(notAfter))")
+        }
         var document = try loadDocument(mustExist: false)
         let key = try PrivateKey.generate(algorithm)
         let kid = Hex.encode(key.kid)
@@ -113,16 +120,18 @@ public struct KeyStore: Sendable {
         let end = start.adding(years: validYears)
         let entry = TrustListDocument.Entry(
             kid: kid, alg: algorithm.name, role: role, issuer: issuer, publicKey: key.publicKeyPEM,
-            notBefore: Timestamp.format(now), notAfter: Timestamp.format(end.startInChina + (now - start.startInChina)),
+            notBefore: Timestamp.format(now),
+            notAfter: Timestamp.format(notAfter ?? end.startInChina + (now - start.startInChina)),
             state: .active)
         document.keys.append(entry)
         try save(document)
         return entry
     }
 
-    /// Moves a key to `retired` or `compromised`. A compromised key stays compromised.
+    /// Moves a key to `retired` or `compromised`. A compromised key stays compromised, and the time
+    /// it was declared so is kept (monitors of the transparency log look for licences signed after it).
     @discardableResult
-    public func setState(kid: String, to state: KeyState) throws(LicenceCryptoError) -> TrustListDocument.Entry {
+    public func setState(kid: String, to state: KeyState, now: Int64 = SystemClock().now) throws(LicenceCryptoError) -> TrustListDocument.Entry {
         var document = try loadDocument()
         let matches = document.keys.indices.filter { document.keys[$0].kid == kid.lowercased() }
         guard let index = matches.first else {
@@ -135,16 +144,19 @@ public struct KeyStore: Sendable {
         if current == .retired && state == .active {
             throw LicenceCryptoError(.keyState, "key \(kid) is retired; generate a new key instead of reactivating it")
         }
+        if state == .compromised && current != .compromised { document.keys[index].compromisedAt = Timestamp.format(now) }
         document.keys[index].state = state
         try save(document)
         return document.keys[index]
     }
 
     /// The active key of `role` that fits the request: the given kid, or else the newest active key
-    /// of the issuer (and algorithm) asked for.
+    /// of the issuer (and algorithm) asked for. A key past its `notAfter` (``generate``'s
+    /// `validYears`) signs nothing new; the licences it signed stay valid.
     public func activeKey(role: KeyRole, issuerCode: String? = nil, algorithm: SignatureAlgorithm? = nil,
-                          kid: String? = nil) throws(LicenceCryptoError) -> TrustListDocument.Entry {
+                          kid: String? = nil, now: Int64 = SystemClock().now) throws(LicenceCryptoError) -> TrustListDocument.Entry {
         let document = try loadDocument()
+        func expired(_ entry: TrustListDocument.Entry) -> Bool { (Timestamp.parse(entry.notAfter) ?? .max) <= now }
         if let kid {
             guard let entry = document.keys.first(where: { $0.kid == kid.lowercased() }) else {
                 throw LicenceCryptoError(.noSuchKey, "no key with kid \(kid) in \(trustListPath)")
@@ -155,11 +167,16 @@ public struct KeyStore: Sendable {
             guard entry.role == role else {
                 throw LicenceCryptoError(.keyState, "key \(kid) has role \(entry.role.rawValue); this needs a \(role.rawValue) key")
             }
+            guard !expired(entry) else { throw Self.expiredKey(entry) }
             return entry
         }
-        let candidates = document.keys.filter {
+        let fitting = document.keys.filter {
             $0.state == .active && $0.role == role && (issuerCode == nil || $0.issuer.code == issuerCode)
                 && (algorithm == nil || $0.alg == algorithm!.name)
+        }
+        let candidates = fitting.filter { !expired($0) }
+        if candidates.isEmpty, let last = fitting.max(by: { $0.notAfter < $1.notAfter }) {
+            throw Self.expiredKey(last)
         }
         // Newest by notBefore; of keys made in the same second, the one added last.
         guard let newest = candidates.enumerated().max(by: {
@@ -172,6 +189,12 @@ public struct KeyStore: Sendable {
                 "\(trustListPath) has no \(wanted.dropFirst(3)); create one with `elicence keys generate --role \(role.rawValue) ...`")
         }
         return newest
+    }
+
+    static func expiredKey(_ entry: TrustListDocument.Entry) -> LicenceCryptoError {
+        LicenceCryptoError(.keyState,
+            "key \(entry.kid) (\(entry.alg) \(entry.role.rawValue), \(entry.issuer.code)) expired at \(entry.notAfter) and signs "
+                + "nothing new; make a new key with `elicence keys generate` (the licences it signed stay valid)")
     }
 
     /// Loads the private key of `entry`, refusing a file that group or others can read.
@@ -192,45 +215,5 @@ public struct KeyStore: Sendable {
             throw LicenceCryptoError(.keyFile, "\(path) holds the key with kid \(Hex.encode(key.kid)), not \(entry.kid)")
         }
         return key
-    }
-}
-
-/// Reading messages out of Foundation's JSON errors.
-public enum JSONErrors {
-    /// A message naming the JSON path of the problem and what was expected.
-    public static func describe(_ error: any Error) -> String {
-        guard let decodingError = error as? DecodingError else { return "\(error)" }
-        func path(_ keys: [any CodingKey]) -> String {
-            let parts = keys.map { key in key.intValue.map { "[\($0)]" } ?? key.stringValue }
-            return parts.isEmpty ? "the document" : parts.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
-        }
-        switch decodingError {
-        case .typeMismatch(let type, let context):
-            return "\(path(context.codingPath)): expected \(typeName(type))"
-        case .valueNotFound(let type, let context):
-            return "\(path(context.codingPath)): expected \(typeName(type)), found null"
-        case .keyNotFound(let key, let context):
-            return "\(path(context.codingPath + [key])): is missing"
-        case .dataCorrupted(let context):
-            guard context.codingPath.isEmpty else { return "\(path(context.codingPath)): \(context.debugDescription)" }
-            let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return "not valid JSON" + (detail.map { " (\($0))" } ?? "")
-        @unknown default:
-            return "\(error)"
-        }
-    }
-
-    private static func typeName(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: return "a string"
-        case is Int.Type, is Int64.Type, is UInt64.Type: return "an integer"
-        case is Bool.Type: return "true or false"
-        case is [String: String].Type: return "an object of strings"
-        default:
-            let name = String(describing: type)
-            if name.hasPrefix("Array") || name.hasPrefix("[") { return "an array" }
-            if name.hasPrefix("Dictionary") { return "an object" }
-            return "an object"
-        }
     }
 }

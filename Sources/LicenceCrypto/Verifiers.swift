@@ -22,7 +22,7 @@ public enum PublicKeys {
     public static func verifier(spki: [UInt8]) throws(LicenceCryptoError) -> any SignatureVerifier {
         let openssl = try OpenSSLVerifier(spki: spki)
         switch openssl.algorithm {
-        case .sm2: return try SM2Verifier(key: openssl.key)
+        case .sm2: return try SM2Verifier(key: openssl.key, spki: spki)
         case .es256:
             do { return try P256Verifier(spki: spki) } catch {
                 throw LicenceCryptoError(.keyFile, "P-256 public key rejected: \(error)")
@@ -32,6 +32,16 @@ public enum PublicKeys {
                 throw LicenceCryptoError(.keyFile, "Ed25519 public key rejected: \(error)")
             }
         }
+    }
+
+    /// The 32-byte public key (RFC 8032) inside an Ed25519 SubjectPublicKeyInfo PEM, as C2SP signed
+    /// notes name keys.
+    public static func ed25519Raw(pem: String) throws(LicenceCryptoError) -> [UInt8] {
+        let prefix: [UInt8] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]
+        guard let der = PEM.decode(pem, label: "PUBLIC KEY"), der.count == prefix.count + 32, der.starts(with: prefix) else {
+            throw LicenceCryptoError(.keyFile, "not an Ed25519 SubjectPublicKeyInfo PEM")
+        }
+        return Array(der.dropFirst(prefix.count))
     }
 
     public static func verifier(pem: String) throws(LicenceCryptoError) -> any SignatureVerifier {
@@ -110,23 +120,43 @@ public final class SM2Verifier: SignatureVerifier, @unchecked Sendable {
 
     /// A verifier for an SM2 SubjectPublicKeyInfo (DER).
     public convenience init(spki: [UInt8], distinguishingID: [UInt8] = sm2DistinguishingID) throws(LicenceCryptoError) {
-        try self.init(key: OpenSSLVerifier(spki: spki).key, distinguishingID: distinguishingID)
+        try self.init(key: OpenSSLVerifier(spki: spki).key, spki: spki, distinguishingID: distinguishingID)
     }
 
-    convenience init(key: EVPKey, distinguishingID: [UInt8] = sm2DistinguishingID) throws(LicenceCryptoError) {
+    /// `spki` is the SubjectPublicKeyInfo OpenSSL read `key` from.
+    convenience init(key: EVPKey, spki: [UInt8], distinguishingID: [UInt8] = sm2DistinguishingID) throws(LicenceCryptoError) {
         guard try PrivateKey.algorithm(of: key) == .sm2 else {
             throw LicenceCryptoError(.keyFile, "not an SM2 public key")
         }
-        guard let point = key.encodedPublicKey else { throw OpenSSLError.failure("EVP_PKEY_get_octet_string_param (pub)") }
+        guard let point = key.encodedPublicKey else {
+            // OpenSSL 3.0 reads an SPKI whose point is the single byte 00 (the point at infinity, as
+            // the BIT STRING 03 02 00 00 that ends it), then yields no point for it.
+            let infinity = spki.suffix(4) == [0x03, 0x02, 0x00, 0x00]
+            throw LicenceCryptoError(.keyFile, "SM2 public key rejected: "
+                + (infinity ? Self.reason(ELICENCE_SM2_KEY_INFINITY) : "OpenSSL yields no point for it"))
+        }
         try self.init(point: point, distinguishingID: distinguishingID)
     }
 
     /// A verifier for a point of sm2p256v1 in SEC 1 form: `04‖x‖y`, or compressed `02‖x` / `03‖x`.
+    /// The hybrid form (`06`/`07`) is refused, as RFC 5480 requires.
     public init(point: [UInt8], distinguishingID: [UInt8] = sm2DistinguishingID) throws(LicenceCryptoError) {
-        guard let key = elicence_sm2_key_new(point, point.count, distinguishingID, distinguishingID.count) else {
-            throw LicenceCryptoError(.keyFile, "SM2 public key rejected: not a point of the curve sm2p256v1")
+        var status = ELICENCE_SM2_KEY_LOADED
+        guard let key = elicence_sm2_key_new(point, point.count, distinguishingID, distinguishingID.count, &status) else {
+            throw LicenceCryptoError(.keyFile, "SM2 public key rejected: " + Self.reason(status))
         }
         self.key = key
+    }
+
+    static func reason(_ status: elicence_sm2_key_status) -> String {
+        switch status {
+        case ELICENCE_SM2_KEY_INFINITY: "the point at infinity is not a public key"
+        case ELICENCE_SM2_KEY_HYBRID: "hybrid point form (first byte 06 or 07) is not allowed (RFC 5480, section 2.2)"
+        case ELICENCE_SM2_KEY_NOT_ON_CURVE: "not a point of the curve sm2p256v1"
+        case ELICENCE_SM2_KEY_BAD_ID: "the distinguishing ID is longer than 8191 bytes"
+        case ELICENCE_SM2_KEY_NO_MEMORY: "out of memory for its table"
+        default: "not an SEC 1 point (04‖x‖y, or 02‖x / 03‖x)"
+        }
     }
 
     deinit { elicence_sm2_key_free(key) }

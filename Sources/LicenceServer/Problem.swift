@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import LicenceCore
 
 /// An RFC 9457 problem: a request the service cannot read or will not serve. The `type` is stable;
 /// the messages are in Chinese and English.
@@ -35,20 +36,35 @@ public struct Problem: Error, HTTPResponseError {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    // The problems the service answers with.
+    // The problems the service answers with. Every `zh` is Chinese throughout: only the names the
+    // API itself uses (fields such as `token` and `holderCode`, headers, methods, JSON) stay as they are.
 
-    /// `detail` is a JSON error description such as `not valid JSON (Unexpected end of file)`.
+    /// A body that is not JSON at all; `detail` is the English description of the syntax error.
     static func invalidJSON(_ detail: String) -> Problem {
         let reason = detail.hasPrefix("not valid JSON") ? String(detail.dropFirst("not valid JSON".count)) : ": " + detail
-        return Problem(.badRequest, "invalid-json", zh: "请求体不是有效的 JSON\(reason)", en: "The request body is not valid JSON\(reason)")
+        return Problem(.badRequest, "invalid-json", zh: "请求体不是有效的 JSON。", en: "The request body is not valid JSON\(reason)")
     }
 
-    static func invalidHeader(_ name: String, _ detail: String) -> Problem {
-        Problem(.badRequest, "invalid-header", zh: "请求头 \(name) 不符合要求：\(detail)", en: "The header \(name) is not acceptable: \(detail)")
+    /// A body of the wrong shape, such as a missing or mistyped field.
+    static func invalidRequest(zh: String, en: String) -> Problem {
+        Problem(.unprocessableContent, "invalid-request", zh: "请求内容不符合要求：\(zh)。", en: "The request is not acceptable: \(en)")
     }
 
-    static func invalidRequest(_ detail: String) -> Problem {
-        Problem(.unprocessableContent, "invalid-request", zh: "请求内容不符合要求：\(detail)", en: "The request is not acceptable: \(detail)")
+    /// A header that is refused; `zh` and `en` say why.
+    static func invalidHeader(_ name: String, zh: String, en: String) -> Problem {
+        Problem(.badRequest, "invalid-header", zh: "请求头 \(name) 不符合要求：\(zh)。", en: "The header \(name) is not acceptable: \(en)")
+    }
+
+    /// A path parameter that is not what the route takes, such as a mistyped licence identifier.
+    static func invalidParameter(_ name: String, _ error: LicenceCoreError) -> Problem {
+        Problem(.badRequest, "invalid-parameter", zh: "路径参数 \(name) 不符合要求：\(error.chineseMessage)。",
+                en: "The path parameter \(name) is not acceptable: \(error.message)")
+    }
+
+    /// A field of a readable body whose value is wrong, such as a holder code with a wrong check character.
+    static func invalidField(_ name: String, _ error: LicenceCoreError) -> Problem {
+        Problem(.badRequest, "invalid-field", zh: "字段 \(name) 不符合要求：\(error.chineseMessage)。",
+                en: "The field \(name) is not acceptable: \(error.message)")
     }
 
     static func bodyTooLarge(_ limit: Int) -> Problem {
@@ -74,8 +90,32 @@ public struct Problem: Error, HTTPResponseError {
                 headers: [.retryAfter: String(retryAfter)])
     }
 
-    static func notFound(_ what: String) -> Problem {
-        Problem(.notFound, "not-found", zh: "未找到：\(what)", en: "Not found: \(what)")
+    /// Nothing at this path; `what` names it in English (the Chinese message does not repeat the path,
+    /// which the answer's `instance` carries).
+    static func notFound(zh: String = "没有这个路径。", _ what: String) -> Problem {
+        Problem(.notFound, "not-found", zh: zh, en: "Not found: \(what)")
+    }
+
+    static func licenceNotFound(_ id: LicenceIdentifier) -> Problem {
+        notFound(zh: "登记库中没有电子证照 \(id)。", "licence \(id)")
+    }
+
+    /// One of Hummingbird's own errors, with a Chinese message for its status.
+    static func http(_ status: HTTPResponse.Status, _ detail: String?) -> Problem {
+        let zh: String
+        switch status.code {
+        case 400: zh = "请求无法读取。"
+        case 401: zh = "需要身份认证。"
+        case 403: zh = "无权访问。"
+        case 408: zh = "请求超时。"
+        case 411: zh = "请求缺少长度。"
+        case 414: zh = "请求地址过长。"
+        case 415: zh = "不支持的请求内容类型。"
+        case 431: zh = "请求头过大。"
+        case 500...599: zh = "服务内部错误。"
+        default: zh = "请求未能完成（HTTP \(status.code)）。"
+        }
+        return Problem(status, "http-\(status.code)", zh: zh, en: detail ?? status.reasonPhrase)
     }
 
     static func methodNotAllowed(_ allowed: [HTTPRequest.Method]) -> Problem {
@@ -89,35 +129,4 @@ public struct Problem: Error, HTTPResponseError {
 
     static let internalError = Problem(
         .internalServerError, "internal", zh: "服务内部错误。", en: "Internal error.")
-}
-
-/// Turns every error into problem+json: Hummingbird's own (404 becomes 405 when the path exists
-/// with another method; 413 for bodies over the limit), and unexpected ones as 500 (logged).
-struct ProblemMiddleware: RouterMiddleware {
-    typealias Context = ServerContext
-    let routes: RouteTable
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let problem as Problem {
-            return try problem.response(from: request, context: context)
-        } catch let error as HTTPError {
-            let problem: Problem
-            switch error.status {
-            case .notFound:
-                let allowed = routes.methods(forPath: request.uri.path)
-                problem = allowed.isEmpty ? .notFound(request.uri.path) : .methodNotAllowed(allowed)
-            case .contentTooLarge:
-                problem = .bodyTooLarge(context.maxUploadSize)
-            default:
-                problem = Problem(error.status, "http-\(error.status.code)", zh: error.body ?? error.status.reasonPhrase,
-                                  en: error.body ?? error.status.reasonPhrase)
-            }
-            return try problem.response(from: request, context: context)
-        } catch {
-            context.logger.error("request failed", metadata: ["error": "\(error)"])
-            return try Problem.internalError.response(from: request, context: context)
-        }
-    }
 }

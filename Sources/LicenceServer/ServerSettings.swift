@@ -28,6 +28,15 @@ public struct ServerSettings: Sendable {
     public var statusListTTL: Int64 = 300
     /// Validity (`exp` − `iat`) of served status lists, in seconds.
     public var statusListValidity: Int64 = 3600
+    /// The registry's address as other authorities reach it; the signed trust list names
+    /// `<public URL>/v1/status-lists/` as where this registry's status lists live.
+    public var publicURL = "http://127.0.0.1:8080"
+    /// Validity (`exp` − `iat`) of the served signed trust list, in seconds (7 days).
+    public var trustListValidity: Int64 = TrustListExport.defaultValidity
+    /// How often imported trust lists are fetched again.
+    public var trustRefreshInterval: Duration = .seconds(3600)
+    /// Time allowed to fetch another authority's status list.
+    public var foreignStatusTimeout: Duration = .seconds(5)
 
     public init() {}
 }
@@ -39,15 +48,23 @@ public struct ServerDependencies: Sendable {
     public var keys: KeyStore
     /// Signs served status lists; nil when the key directory has no active status key.
     public var statusSigner: (any Signer)?
+    /// Signs the transparency log's checkpoints; nil when the key directory has no active log key
+    /// (the server then serves the checkpoints other servers signed).
+    public var logKey: LogSigningKey?
+    /// The anchor key that signs `/v1/trust-list.cose`; nil when the key directory has none.
+    public var anchor: (entry: TrustListDocument.Entry, signer: any Signer)?
     public var metrics: PrometheusCollectorRegistry
     public var logger: Logger
 
     public init(settings: ServerSettings, registry: any Registry, keys: KeyStore, statusSigner: (any Signer)?,
+                logKey: LogSigningKey? = nil, anchor: (entry: TrustListDocument.Entry, signer: any Signer)? = nil,
                 metrics: PrometheusCollectorRegistry, logger: Logger) {
         self.settings = settings
         self.registry = registry
         self.keys = keys
         self.statusSigner = statusSigner
+        self.logKey = logKey
+        self.anchor = anchor
         self.metrics = metrics
         self.logger = logger
     }

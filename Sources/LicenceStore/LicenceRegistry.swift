@@ -1,38 +1,49 @@
 import LicenceCore
 
-/// The registry of issued licences: the catalogue, licences with their signed bytes, status history,
-/// status lists, agencies and usage records. Callers see only this protocol, so storage engines can
-/// change underneath them.
+/// The registry of issued licences: the catalogue, licences with their signed bytes, status history
+/// and status lists. Callers see only this protocol, so storage engines can change underneath them.
+///
+/// Every call is `async` and waits for the database without holding a thread: SQLite work runs on
+/// GRDB's own queues, PostgreSQL work on the connection pool's event loops.
 public protocol LicenceRegistry: Sendable {
     // Catalogue
-    func addType(_ type: LicenceType, now: Int64) throws(RegistryError)
-    func types() throws(RegistryError) -> [LicenceType]
-    func type(code: String) throws(RegistryError) -> LicenceType?
+    func addType(_ type: LicenceType, now: Int64) async throws(RegistryError)
+    func types() async throws(RegistryError) -> [LicenceType]
+    func type(code: String) async throws(RegistryError) -> LicenceType?
 
-    /// Issues licences in one durable transaction. Each request succeeds or fails on its own; the
-    /// answers come back in request order.
+    /// Issues licences: checks each against the catalogue (``IssuePlanner``), signs the new ones
+    /// outside any transaction, and writes them in one durable transaction. Each request succeeds or
+    /// fails on its own; the answers come back in request order, with the notes of each (see
+    /// ``IssueNote``), and a licence is reported issued only once its transaction has committed.
     func issue(_ requests: [IssueRequest], signer: any Signer, publicURL: String, actor: String,
-               now: Int64) throws(RegistryError) -> [IssueOutcome]
+               now: Int64) async throws(RegistryError) -> IssueOutcomes
 
     // Queries
-    func licence(id: String) throws(RegistryError) -> StoredLicence?
+    func licence(id: LicenceIdentifier) async throws(RegistryError) -> StoredLicence?
     /// The current status of one licence, or nil when the registry has no such licence. Reads the
     /// latest committed state, so a change acknowledged by another process is seen at once.
-    func status(id: String) throws(RegistryError) -> LicenceStatus?
-    func licences(_ filter: LicenceFilter) throws(RegistryError) -> [StoredLicence]
-    func statusEvents(licenceID: String) throws(RegistryError) -> [StatusEvent]
+    func status(id: LicenceIdentifier) async throws(RegistryError) -> LicenceStatus?
+    func licences(_ filter: LicenceFilter) async throws(RegistryError) -> [StoredLicence]
+    func statusEvents(licenceID: LicenceIdentifier) async throws(RegistryError) -> [StatusEvent]
 
     /// Changes a licence's status; returns once the change is durable.
-    func changeStatus(id: String, to status: LicenceStatus, reason: String, actor: String,
-                      now: Int64) throws(RegistryError) -> StoredLicence
+    func changeStatus(id: LicenceIdentifier, to status: LicenceStatus, reason: String, actor: String,
+                      now: Int64) async throws(RegistryError) -> StoredLicence
 
     /// Every status list with the current status of each of its entries.
-    func statusLists() throws(RegistryError) -> [StatusListSnapshot]
+    func statusLists() async throws(RegistryError) -> [StatusListSnapshot]
     /// One status list, or nil when there is no list `number`.
-    func statusList(number: Int64) throws(RegistryError) -> StatusListSnapshot?
+    func statusList(number: Int64) async throws(RegistryError) -> StatusListSnapshot?
 
-    /// What a server keeps its in-memory status index exact with. Each call makes a new feed.
-    func makeStatusFeed() throws(RegistryError) -> any StatusFeed
+    /// What a server keeps its in-memory status index exact with.
+    func makeStatusFeed() async throws(RegistryError) -> any StatusFeed
+
+    // Settings
+    /// The value of a registry setting, or nil when it was never set.
+    func setting(_ setting: RegistrySetting) async throws(RegistryError) -> String?
+    /// Sets a registry setting (nil removes it); durable before it returns. The value is stored as
+    /// given: ``RegistrySetting/normalised(_:)`` checks it first.
+    func setSetting(_ setting: RegistrySetting, to value: String?, now: Int64) async throws(RegistryError)
 }
 
 /// One licence to issue.
@@ -54,6 +65,39 @@ public enum IssueOutcome: Sendable {
     /// The same licence, with the same content, was issued before; nothing was written.
     case unchanged(StoredLicence)
     case failed(LicenceCoreError)
+}
+
+/// A remark on an issued licence that does not stop it: the licence was issued, and a person should
+/// look at it (for instance a holder code that the registry knows under another holder name).
+public struct IssueNote: Sendable, Hashable, CustomStringConvertible {
+    /// The licence-JSON path it concerns, such as `holder.name`.
+    public var field: String?
+    public var message: String
+
+    public init(field: String? = nil, _ message: String) {
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String { field.map { "\($0): \(message)" } ?? message }
+}
+
+/// The outcomes of one ``LicenceRegistry/issue(_:signer:publicURL:actor:now:)`` call, in request
+/// order, each with its notes (most have none).
+public struct IssueOutcomes: RandomAccessCollection, Sendable {
+    public let outcomes: [IssueOutcome]
+    /// The notes of each outcome, in the same order.
+    public let notes: [[IssueNote]]
+
+    public init(_ outcomes: [IssueOutcome], notes: [[IssueNote]]? = nil) {
+        precondition(notes == nil || notes!.count == outcomes.count, "one list of notes an outcome")
+        self.outcomes = outcomes
+        self.notes = notes ?? Array(repeating: [], count: outcomes.count)
+    }
+
+    public var startIndex: Int { outcomes.startIndex }
+    public var endIndex: Int { outcomes.endIndex }
+    public subscript(position: Int) -> IssueOutcome { outcomes[position] }
 }
 
 /// A licence as the registry holds it.
@@ -117,6 +161,25 @@ public struct StatusEvent: Sendable, Hashable, Codable {
         self.actor = actor
         self.at = at
     }
+
+    enum CodingKeys: String, CodingKey { case status, reason, actor, at }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        status = try c.decode(LicenceStatus.self, forKey: .status)
+        reason = try c.decode(String.self, forKey: .reason)
+        actor = try c.decode(String.self, forKey: .actor)
+        at = try TimestampCoding.decode(c, .at)
+    }
+
+    /// `at` as ISO 8601, like every timestamp ELicence writes in JSON.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(status, forKey: .status)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(actor, forKey: .actor)
+        try c.encode(Timestamp.format(at), forKey: .at)
+    }
 }
 
 /// A status list and the current value of each entry.
@@ -125,68 +188,4 @@ public struct StatusListSnapshot: Sendable {
     public var uri: String
     public var list: StatusList
     public var used: Int
-}
-
-/// The one error type of LicenceStore.
-public struct RegistryError: Error, Sendable, CustomStringConvertible {
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// The database could not be opened, read or written.
-        public static let storage = Code(rawValue: "storage")
-        /// No such licence, type or list.
-        public static let notFound = Code(rawValue: "not_found")
-        /// The request conflicts with what the registry holds (duplicate type, final status…).
-        public static let conflict = Code(rawValue: "conflict")
-        /// The request itself is invalid.
-        public static let invalid = Code(rawValue: "invalid")
-        /// Internal: the transaction was rolled back to be run again; never seen by callers.
-        static let retry = Code(rawValue: "retry")
-    }
-
-    public var code: Code
-    public var message: String
-    /// The PostgreSQL SQLSTATE behind a storage error, when there is one.
-    var sqlState: String?
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-}
-
-/// The rules of a status change, the same whatever engine holds the registry.
-enum StatusChange {
-    /// The reason, trimmed, for a change to `status`; refused when no such change can be asked for.
-    static func reason(_ reason: String, to status: LicenceStatus) throws(RegistryError) -> String {
-        guard status != .superseded else {
-            throw RegistryError(.invalid, "a licence is superseded only by issuing a new version of it")
-        }
-        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw RegistryError(.invalid, "--reason must say why the status changes") }
-        guard trimmed.count <= 1000 else { throw RegistryError(.invalid, "--reason is longer than 1000 characters") }
-        return trimmed
-    }
-
-    /// Refuses a change the licence's current status does not allow: revocation is final, a
-    /// superseded licence is changed through its newer version, and a change must change something.
-    static func check(_ current: StoredLicence, to status: LicenceStatus) throws(RegistryError) {
-        let id = current.id.description
-        switch (current.status, status) {
-        case (.revoked, _):
-            throw RegistryError(.conflict, "licence \(id) is revoked; revocation is final")
-        case (.superseded, _):
-            throw RegistryError(.conflict, "licence \(id) is superseded by \(current.supersededBy ?? "a newer version"); change that one instead")
-        case (.valid, .valid):
-            throw RegistryError(.conflict, "licence \(id) is valid, not suspended; there is nothing to reinstate")
-        case (.suspended, .suspended):
-            throw RegistryError(.conflict, "licence \(id) is already suspended")
-        default:
-            break
-        }
-    }
 }

@@ -2,17 +2,17 @@ import Foundation
 import NIOCore
 import PostgresNIO
 
-extension PostgresRegistry: AgencyRegistry {
-    public func addAgency(_ agency: Agency, keyHash: [UInt8]) throws(RegistryError) {
+extension PostgresRegistry {
+    public func addAgency(_ agency: Agency, keyHash: [UInt8]) async throws(RegistryError) {
         let grants: String
         do { grants = try JSONText.encode(agency.grants) } catch { throw RegistryError(.invalid, "grants cannot be encoded: \(error)") }
-        let inserted = try connections.transaction { session in
-            let inserted = try session.query("""
+        let inserted = try await database.transaction { session in
+            let inserted = try await session.rows("""
                 INSERT INTO agency (name, code, key_hash, grants, created_at)
                 VALUES (\(agency.name), \(agency.code), \(ByteBuffer(bytes: keyHash)), \(grants), \(agency.createdAt))
                 ON CONFLICT DO NOTHING RETURNING id
-                """).rows.count == 1
-            if inserted { try Self.notify(session, "agency") }
+                """).count == 1
+            if inserted { try await Self.notify(session, "agency") }
             return inserted
         }
         guard inserted else { throw RegistryError(.conflict, "agency \(agency.code) already exists") }
@@ -27,22 +27,22 @@ extension PostgresRegistry: AgencyRegistry {
                       revokedAt: revokedAt)
     }
 
-    public func agencies() throws(RegistryError) -> [Agency] {
-        try connections.withConnection { session in
-            try session.query("SELECT \(unescaped: Self.agencyColumns) FROM agency ORDER BY code").rows.map(Self.agency(from:))
+    public func agencies() async throws(RegistryError) -> [Agency] {
+        try await database.withSession { session in
+            try await session.rows("SELECT \(unescaped: Self.agencyColumns) FROM agency ORDER BY code").map(Self.agency(from:))
         }
     }
 
-    public func revokeAgency(code: String, now: Int64) throws(RegistryError) -> Agency {
-        let revoked = try connections.transaction { session in
-            guard let row = try session.query("SELECT \(unescaped: Self.agencyColumns) FROM agency WHERE code = \(code) FOR UPDATE")
-                .rows.first else {
+    public func revokeAgency(code: String, now: Int64) async throws(RegistryError) -> Agency {
+        let revoked = try await database.transaction { session in
+            guard let row = try await session.rows("SELECT \(unescaped: Self.agencyColumns) FROM agency WHERE code = \(code) FOR UPDATE")
+                .first else {
                 throw RegistryError(.notFound, "no agency \(code); `elicence agencies list` shows them")
             }
             var agency = try Self.agency(from: row)
             guard agency.revokedAt == nil else { throw RegistryError(.conflict, "agency \(code) is already revoked") }
-            try session.execute("UPDATE agency SET revoked_at = \(now) WHERE code = \(code)")
-            try Self.notify(session, "agency")
+            try await session.execute("UPDATE agency SET revoked_at = \(now) WHERE code = \(code)")
+            try await Self.notify(session, "agency")
             agency.revokedAt = now
             return agency
         }
@@ -50,17 +50,17 @@ extension PostgresRegistry: AgencyRegistry {
         return revoked
     }
 
-    public func agency(keyHash: [UInt8]) throws(RegistryError) -> Agency? {
-        try connections.withConnection { session in
-            try session.query("""
+    public func agency(keyHash: [UInt8]) async throws(RegistryError) -> Agency? {
+        try await database.withSession { session in
+            try await session.rows("""
                 SELECT \(unescaped: Self.agencyColumns) FROM agency WHERE key_hash = \(ByteBuffer(bytes: keyHash)) AND revoked_at IS NULL
-                """).rows.first.map(Self.agency(from:))
+                """).first.map(Self.agency(from:))
         }
     }
 
-    public func activeAgencies() throws(RegistryError) -> [(keyHash: [UInt8], agency: Agency)] {
-        try connections.withConnection { session in
-            try session.query("SELECT key_hash, \(unescaped: Self.agencyColumns) FROM agency WHERE revoked_at IS NULL").rows.map { row in
+    public func activeAgencies() async throws(RegistryError) -> [(keyHash: [UInt8], agency: Agency)] {
+        let rows = try await database.withSession { session in
+            try await session.rows("SELECT key_hash, \(unescaped: Self.agencyColumns) FROM agency WHERE revoked_at IS NULL").map { row in
                 let (hash, code, name, grants, createdAt, revokedAt) =
                     try row.decode((ByteBuffer, String, String, String, Int64, Int64?).self)
                 return (Array(hash.readableBytesView),
@@ -68,68 +68,81 @@ extension PostgresRegistry: AgencyRegistry {
                                revokedAt: revokedAt))
             }
         }
+        return rows.map { (keyHash: $0.0, agency: $0.1) }
     }
 
     /// Usage records are not announced: servers do not keep them in memory.
-    public func recordUsage(_ records: [UsageRecord]) throws(RegistryError) {
+    public func recordUsage(_ records: [UsageRecord]) async throws(RegistryError) {
         guard !records.isEmpty else { return }
-        try connections.transaction { session in
-            try session.execute("""
-                INSERT INTO usage_record (agency_id, licence_id, action, cause, outcome, at)
+        try await database.transaction { session in
+            try await session.execute("""
+                INSERT INTO usage_record (agency_id, licence_id, action, cause, outcome, at, authority, authority_name)
                 SELECT a.id, CASE WHEN u.has_licence THEN u.licence_id END, u.action, CASE WHEN u.has_cause THEN u.cause END,
-                       u.outcome, u.at
+                       u.outcome, u.at, CASE WHEN u.has_authority THEN u.authority END,
+                       CASE WHEN u.has_authority THEN u.authority_name END
                 FROM unnest(\(records.map(\.agency))::text[], \(records.map { $0.licence ?? "" })::text[],
                             \(records.map { $0.licence != nil })::bool[], \(records.map(\.action.rawValue))::text[],
                             \(records.map { $0.cause ?? "" })::text[], \(records.map { $0.cause != nil })::bool[],
-                            \(records.map(\.outcome))::text[], \(records.map(\.at))::bigint[]) WITH ORDINALITY
-                  AS u(agency, licence_id, has_licence, action, cause, has_cause, outcome, at, n)
+                            \(records.map(\.outcome))::text[], \(records.map(\.at))::bigint[],
+                            \(records.map { $0.authority ?? "" })::text[], \(records.map { $0.authorityName ?? "" })::text[],
+                            \(records.map { $0.authority != nil })::bool[]) WITH ORDINALITY
+                  AS u(agency, licence_id, has_licence, action, cause, has_cause, outcome, at, authority, authority_name,
+                       has_authority, n)
                 LEFT JOIN agency a ON a.code = u.agency
                 ORDER BY u.n
                 """)
         }
     }
 
-    public func usage(licenceID: String?, agencyCode: String?, limit: Int) throws(RegistryError) -> [UsageRecord] {
-        try connections.withConnection { session in
-            try session.query("""
-                SELECT a.code, u.licence_id, u.action, u.cause, u.outcome, u.at FROM usage_record u
+    public func usage(licenceID: String?, agencyCode: String?, limit: Int) async throws(RegistryError) -> [UsageRecord] {
+        try await database.withSession { session in
+            try await session.rows("""
+                SELECT a.code, u.licence_id, u.action, u.cause, u.outcome, u.at, u.authority, u.authority_name FROM usage_record u
                 JOIN agency a ON a.id = u.agency_id
                 WHERE (\(licenceID)::text IS NULL OR u.licence_id = \(licenceID)) AND (\(agencyCode)::text IS NULL OR a.code = \(agencyCode))
                 ORDER BY u.at DESC, u.id DESC LIMIT \(Int64(limit))
-                """).rows.map { row in
-                let (agency, licence, action, cause, outcome, at) = try row.decode((String, String?, String, String?, String, Int64).self)
+                """).map { row in
+                let (agency, licence, action, cause, outcome, at, authority, authorityName) =
+                    try row.decode((String, String?, String, String?, String, Int64, String?, String?).self)
                 return UsageRecord(agency: agency, licence: licence, action: UsageRecord.Action(rawValue: action) ?? .read,
-                                   cause: cause, outcome: outcome, at: at)
+                                   cause: cause, outcome: outcome, at: at, authority: authority, authorityName: authorityName)
             }
         }
     }
 
-    public func usageStatistics(since: Int64) throws(RegistryError) -> UsageStatistics {
-        try connections.transaction(isolation: "REPEATABLE READ", readOnly: true) { session in
-            let perAgency = try session.query("""
+    public func usageStatistics(since: Int64) async throws(RegistryError) -> UsageStatistics {
+        try await database.transaction(isolation: "REPEATABLE READ", readOnly: true) { session in
+            let perAgency = try await session.rows("""
                 SELECT a.code, a.name, COUNT(*) AS n FROM usage_record u JOIN agency a ON a.id = u.agency_id
                 WHERE u.at >= \(since) GROUP BY a.id ORDER BY n DESC, a.code
-                """).rows.map { row in
+                """).map { row in
                 let (code, name, count) = try row.decode((String, String, Int64).self)
                 return UsageStatistics.Count(code: code, name: name, count: Int(count))
             }
-            let perType = try session.query("""
+            let perType = try await session.rows("""
                 SELECT l.type_code, MIN(l.type_name), COUNT(*) AS n FROM usage_record u JOIN licence l ON l.id = u.licence_id
                 WHERE u.at >= \(since) GROUP BY l.type_code ORDER BY n DESC, l.type_code
-                """).rows.map { row in
+                """).map { row in
                 let (code, name, count) = try row.decode((String, String, Int64).self)
                 return UsageStatistics.Count(code: code, name: name, count: Int(count))
             }
-            return UsageStatistics(perAgency: perAgency, perType: perType)
+            let perAuthority = try await session.rows("""
+                SELECT authority, COALESCE(MIN(authority_name), ''), COUNT(*) AS n FROM usage_record
+                WHERE at >= \(since) AND authority IS NOT NULL GROUP BY authority ORDER BY n DESC, authority
+                """).map { row in
+                let (code, name, count) = try row.decode((String, String, Int64).self)
+                return UsageStatistics.Count(code: code, name: name, count: Int(count))
+            }
+            return UsageStatistics(perAgency: perAgency, perType: perType, perAuthority: perAuthority)
         }
     }
 
     /// Deletes in transactions of 5,000 rows, so that no writer waits long.
-    public func purgeUsage(before: Int64) throws(RegistryError) -> Int {
+    public func purgeUsage(before: Int64) async throws(RegistryError) -> Int {
         var removed = 0
         while true {
-            let count = try connections.withConnection(idempotent: false) { session in
-                try session.query("""
+            let count = try await database.withSession(idempotent: false) { session in
+                try await session.query("""
                     DELETE FROM usage_record WHERE id IN (SELECT id FROM usage_record WHERE at < \(before) LIMIT 5000)
                     """).metadata.rows ?? 0
             }

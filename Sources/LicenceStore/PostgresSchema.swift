@@ -1,13 +1,16 @@
+import NIOCore
 import PostgresNIO
 
 /// The PostgreSQL schema and its migrations, recorded in `schema_migrations`. Migrations are never
 /// edited once shipped; changes come as new migrations. They run in one transaction under an advisory
 /// lock, so several hosts starting at once migrate once.
 enum PostgresSchema {
-    struct Migration {
+    struct Migration: Sendable {
         var version: Int64
         var name: String
         var statements: [String]
+        /// Work in Swift after the statements, in the same transaction (data the SQL cannot make).
+        var then: (@Sendable (PostgresSession) async throws -> Void)? = nil
     }
 
     static let migrations: [Migration] = [
@@ -106,41 +109,119 @@ enum PostgresSchema {
             "CREATE INDEX usage_record_at ON usage_record(at)",
             "CREATE INDEX usage_record_agency ON usage_record(agency_id, at)",
         ]),
+        Migration(version: 2, name: "settings", statements: [
+            """
+            CREATE TABLE setting (
+                name TEXT PRIMARY KEY,
+                value TEXT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+        ]),
+        Migration(version: 3, name: "transparency log", statements: [
+            "CREATE TABLE log_entry (idx BIGINT PRIMARY KEY, data BYTEA NOT NULL, hash BYTEA NOT NULL)",
+            "CREATE TABLE log_hash (level INTEGER NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (level, idx))",
+            "CREATE TABLE log_checkpoint (size BIGINT PRIMARY KEY, root BYTEA NOT NULL, note TEXT NOT NULL, signed_at BIGINT NOT NULL)",
+            "ALTER TABLE licence ADD COLUMN log_index BIGINT",
+            "ALTER TABLE status_event ADD COLUMN log_index BIGINT UNIQUE",
+        ], then: { session in
+            // A registry made before the log: every event it holds, in order, becomes a leaf.
+            try await PostgresRegistry.backfillLog(session)
+        }),
+        Migration(version: 4, name: "holders' wallets and service windows", statements: [
+            """
+            CREATE TABLE holder_invite (code_hash BYTEA PRIMARY KEY, holder_code TEXT NOT NULL, created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL, used_at BIGINT, device_id TEXT)
+            """,
+            """
+            CREATE TABLE holder_device (id TEXT PRIMARY KEY, holder_code TEXT NOT NULL, public_key BYTEA NOT NULL, label TEXT NOT NULL,
+                enrolled_at BIGINT NOT NULL, revoked_at BIGINT)
+            """,
+            "CREATE INDEX holder_device_holder ON holder_device(holder_code)",
+            "CREATE TABLE one_time_value (value BYTEA PRIMARY KEY, expires_at BIGINT NOT NULL)",
+            "CREATE INDEX one_time_value_expiry ON one_time_value(expires_at)",
+            """
+            CREATE TABLE window_credential (id BIGSERIAL PRIMARY KEY, agency_code TEXT NOT NULL REFERENCES agency(code),
+                label TEXT NOT NULL, hash BYTEA NOT NULL UNIQUE, created_at BIGINT NOT NULL, revoked_at BIGINT)
+            """,
+            """
+            CREATE TABLE window_session (hash BYTEA PRIMARY KEY, credential BIGINT NOT NULL REFERENCES window_credential(id),
+                csrf TEXT NOT NULL, expires_at BIGINT NOT NULL)
+            """,
+            "ALTER TABLE licence ADD COLUMN id_hash BYTEA",
+        ], then: { session in
+            // Licences issued before: the hash presentation codes name them by.
+            var after = ""
+            while true {
+                let ids = try await session.rows("SELECT id FROM licence WHERE id > \(after) ORDER BY id LIMIT 5000").map { try $0.decode(String.self) }
+                guard let last = ids.last else { break }
+                try await session.execute("""
+                    UPDATE licence SET id_hash = u.hash FROM unnest(\(ids)::text[], \(ids.map { ByteBuffer(bytes: LicenceIDHash.of($0)) })::bytea[])
+                      AS u(id, hash) WHERE licence.id = u.id
+                    """)
+                after = last
+            }
+            try await session.execute("CREATE INDEX licence_id_hash ON licence(id_hash)")
+        }),
+        Migration(version: 5, name: "usage of other authorities' licences", statements: [
+            "ALTER TABLE usage_record ADD COLUMN authority TEXT",
+            "ALTER TABLE usage_record ADD COLUMN authority_name TEXT",
+        ]),
     ]
 
     static var latestVersion: Int64 { migrations.last?.version ?? 0 }
 
-    /// Brings the schema up to date. Without `create`, a database with no registry in it is refused.
-    static func migrate(_ connections: PostgresConnections, create: Bool) throws(RegistryError) {
-        let location = connections.location
-        let exists = try connections.withConnection { session in
-            try session.scalar("SELECT to_regclass('schema_migrations') IS NOT NULL", as: Bool.self) ?? false
+    /// Brings the schema up to date, on a connection of its own, so that an unreachable database or
+    /// a refused password is reported at once. Without `create`, a database with no registry in it
+    /// is refused.
+    static func migrate(_ database: PostgresDatabase, create: Bool) async throws(RegistryError) {
+        let connection = try await database.connect()
+        let session = PostgresSession(connection: connection, logger: database.logger)
+        do {
+            try await migrate(session, location: database.location, create: create)
+            try? await connection.close()
+        } catch {
+            try? await connection.close()
+            throw PostgresDatabase.registryError(error, location: database.location)
         }
+    }
+
+    private static func migrate(_ session: PostgresSession, location: PostgresLocation, create: Bool) async throws {
+        let exists = try await session.scalar("SELECT to_regclass('schema_migrations') IS NOT NULL", as: Bool.self) ?? false
         if !exists && !create {
             throw RegistryError(.invalid, "no registry in \(location); give --database URL, or create one with `elicence types add`")
         }
-        let applied = try connections.withConnection { session in
-            exists ? try session.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", as: Int64.self) ?? 0 : 0
-        }
+        let applied = exists ? try await session.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", as: Int64.self) ?? 0 : 0
         if applied > latestVersion {
             throw RegistryError(.invalid, "the registry in \(location) has schema version \(applied); this elicence knows "
                 + "versions up to \(latestVersion): upgrade elicence")
         }
         guard applied < latestVersion else { return }
-        try connections.transaction { session in
-            try session.execute("SELECT pg_advisory_xact_lock(\(PostgresRegistry.Lock.migrations.rawValue))")
-            try session.execute("""
-                CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version BIGINT PRIMARY KEY,
-                    name TEXT NOT NULL,
-                    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-                )
-                """)
-            // Another host may have migrated while this one waited for the lock.
-            let current = try session.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", as: Int64.self) ?? 0
-            for migration in migrations where migration.version > current {
-                for statement in migration.statements { try session.execute(PostgresQuery(unsafeSQL: statement)) }
-                try session.execute("INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))")
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await session.transaction { session in
+                    try await session.execute("SELECT pg_advisory_xact_lock(\(PostgresRegistry.Lock.migrations.rawValue))")
+                    try await session.execute("""
+                        CREATE TABLE IF NOT EXISTS schema_migrations (
+                            version BIGINT PRIMARY KEY,
+                            name TEXT NOT NULL,
+                            applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                        )
+                        """)
+                    // Another host may have migrated while this one waited for the lock.
+                    let current = try await session.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", as: Int64.self) ?? 0
+                    for migration in migrations where migration.version > current {
+                        for statement in migration.statements { try await session.execute(PostgresQuery(unsafeSQL: statement)) }
+                        try await migration.then?(session)
+                        try await session.execute("INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))")
+                    }
+                }
+                return
+            } catch where attempt < 5 && ["40P01", "40001", "23505"].contains(PostgresDatabase.registryError(error, location: location).sqlState ?? "") {
+                // Two hosts creating `schema_migrations` at once: the loser tries again and finds it.
+                continue
             }
         }
     }

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import LicenceCore
 import LicenceCrypto
-import LicenceServer
 import LicenceStore
 
 struct AgenciesCommand: AsyncParsableCommand {
@@ -33,13 +32,14 @@ struct AgenciesCommand: AsyncParsableCommand {
             }
             let name = name.trimmingCharacters(in: .whitespaces)
             guard !name.isEmpty else { throw CLIError.badInput("--name must not be empty") }
-            let store = try registry.open(create: true)
-            for grant in grants where try store.type(code: grant.uppercased()) == nil {
-                throw CLIError.badInput("--grant: licence type \(grant) is not in the catalogue")
-            }
             let key = AgencyKey.generate()
-            try store.addAgency(Agency(code: holder.value, name: name, grants: grants.map { $0.uppercased() },
-                                       createdAt: SystemClock().now), keyHash: AgencyKey.hash(key))
+            try await registry.withRegistry(create: true) { store in
+                for grant in grants where try await store.type(code: grant.uppercased()) == nil {
+                    throw CLIError.badInput("--grant: licence type \(grant) is not in the catalogue; `elicence types list` shows it")
+                }
+                try await store.addAgency(Agency(code: holder.value, name: name, grants: grants.map { $0.uppercased() },
+                                                 createdAt: SystemClock().now), keyHash: AgencyKey.hash(key))
+            }
             print("Registered agency \(holder.value) \(name).")
             print("API key (shown once; store it safely): \(key)")
         }
@@ -52,7 +52,7 @@ struct AgenciesCommand: AsyncParsableCommand {
         @OptionGroup var registry: RegistryOptions
 
         func run() async throws {
-            try Table.list(try registry.open().agencies(), json: json,
+            try Table.list(try await registry.withRegistry { try await $0.agencies() }, json: json,
                            empty: "No agencies. Register one with `elicence agencies add`.",
                            header: ["CODE", "NAME", "STATE", "GRANTS", "SINCE"]) { agency in
                 [agency.code, agency.name, agency.isActive ? "active" : "revoked " + Timestamp.format(agency.revokedAt!),
@@ -68,7 +68,7 @@ struct AgenciesCommand: AsyncParsableCommand {
         @OptionGroup var registry: RegistryOptions
 
         func run() async throws {
-            let agency = try registry.open().revokeAgency(code: code.uppercased(), now: SystemClock().now)
+            let agency = try await registry.withRegistry { try await $0.revokeAgency(code: code.uppercased(), now: SystemClock().now) }
             print("Agency \(agency.code) \(agency.name) is revoked; its key is refused from now on.")
         }
     }
@@ -94,7 +94,13 @@ struct UsageCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let records = try registry.open().usage(licenceID: licence, agencyCode: agency?.uppercased(), limit: limit)
+        var licenceID: String?
+        if let licence {
+            do { licenceID = try LicenceIdentifier(parsing: licence).description } catch {
+                throw CLIError.badInput("--licence: \(error.message)")
+            }
+        }
+        let records = try await registry.withRegistry { try await $0.usage(licenceID: licenceID, agencyCode: agency?.uppercased(), limit: limit) }
         try Table.list(records, json: json, empty: "No usage records.",
                        header: ["TIME", "AGENCY", "ACTION", "OUTCOME", "LICENCE", "CAUSE"]) { record in
             [Timestamp.format(record.at), record.agency, record.action.rawValue, record.outcome, record.licence ?? "-",
@@ -120,7 +126,7 @@ struct StatsCommand: AsyncParsableCommand {
         } else {
             from = Today.date.adding(days: -30)
         }
-        let statistics = try registry.open().usageStatistics(since: from.startInChina)
+        let statistics = try await registry.withRegistry { try await $0.usageStatistics(since: from.startInChina) }
         if json {
             try Terminal.printJSON(statistics)
             return
@@ -129,5 +135,10 @@ struct StatsCommand: AsyncParsableCommand {
         Table.print(header: ["AGENCY", "NAME", "USES"], rows: statistics.perAgency.map { [$0.code, $0.name, String($0.count)] })
         print("")
         Table.print(header: ["LICENCE TYPE", "NAME", "USES"], rows: statistics.perType.map { [$0.code, $0.name, String($0.count)] })
+        if !statistics.perAuthority.isEmpty {
+            print("")
+            Table.print(header: ["OTHER AUTHORITY", "NAME", "USES"],
+                        rows: statistics.perAuthority.map { [$0.code, $0.name, String($0.count)] })
+        }
     }
 }

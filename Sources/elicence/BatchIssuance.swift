@@ -14,7 +14,8 @@ struct BatchLine: Sendable {
 enum BatchReader {
     static let maxFileSize = 512 << 20
     static let maxLineLength = 64 << 10
-    static let fixedColumns = ["type", "number", "holderName", "holderCode", "holderCodeType", "validFrom", "validUntil"]
+    static let fixedColumns = ["type", "number", "holderName", "holderCode", "holderCodeType", "validFrom", "validUntil",
+                               "relatedMatter"]
 
     static func read(path: String, format: IssueCommand.BatchFormat?) throws -> [BatchLine] {
         let bytes: [UInt8]
@@ -26,10 +27,12 @@ enum BatchReader {
         guard let text = String(validating: body, as: UTF8.self) else {
             throw CLIError.badInput("--batch: \(path) is not UTF-8 text; save it as UTF-8 (CSV UTF-8 in a spreadsheet)")
         }
-        switch format ?? (path.lowercased().hasSuffix(".csv") ? .csv : .jsonl) {
-        case .jsonl: return jsonLines(text)
-        case .csv: return try csvLines(text, path: path)
-        }
+        return isCSV(path: path, format: format) ? try csvLines(text, path: path) : jsonLines(text)
+    }
+
+    /// Whether a batch file is read as CSV: `--format`, else its extension.
+    static func isCSV(path: String, format: IssueCommand.BatchFormat?) -> Bool {
+        (format ?? (path.lowercased().hasSuffix(".csv") ? .csv : .jsonl)) == .csv
     }
 
     static func jsonLines(_ text: String) -> [BatchLine] {
@@ -95,7 +98,7 @@ enum BatchReader {
             let document = LicenceDocument(
                 type: value("type"), number: value("number"),
                 holder: .init(name: value("holderName"), code: value("holderCode"), codeType: value("holderCodeType")),
-                validFrom: value("validFrom"), validUntil: validUntil, fields: fields)
+                validFrom: value("validFrom"), validUntil: validUntil, relatedMatter: value("relatedMatter"), fields: fields)
             lines.append(BatchLine(line: lineNumber, document: .success(document)))
         }
         return lines
@@ -121,23 +124,42 @@ struct BatchIssuance {
     let batchSize: Int
     let reportPath: String
     var progress: IssueCommand.ProgressMode = .auto
+    /// `--invite`: the enrolment codes of the run's holders, and where they are written.
+    var invitations: Invitations?
+    var invitesPath: String?
 
+    /// One line of the report: an error (the line was not issued) or a warning (it was).
     struct LineError: Encodable {
         var line: Int
         var field: String?
-        var error: String
+        var error: String?
+        var warning: String?
+
+        init(line: Int, field: String?, error: String) {
+            (self.line, self.field, self.error, warning) = (line, field, error, nil)
+        }
+
+        init(line: Int, field: String?, warning: String) {
+            (self.line, self.field, error, self.warning) = (line, field, nil, warning)
+        }
+
+        var text: String { "\(field.map { "\($0): " } ?? "")\(error ?? warning ?? "")" }
     }
 
     func run() async throws {
         let lines = try BatchReader.read(path: path, format: format)
-        let isCSV = (format ?? (path.lowercased().hasSuffix(".csv") ? .csv : .jsonl)) == .csv
+        let isCSV = BatchReader.isCSV(path: path, format: format)
+        var invitations = self.invitations
+        let inviteReport = try invitesPath.map { try InviteReport(path: $0, csv: isCSV) }
+        var invitedLines = 0
         let progress = Progress(total: lines.count, mode: progress)
         var errors: [LineError] = []
+        var warnings: [LineError] = []
         var issued = 0, unchanged = 0, processed = 0
         let started = Date()
         for chunk in stride(from: 0, to: lines.count, by: batchSize).map({ lines[$0..<min($0 + batchSize, lines.count)] }) {
             var good: [(line: Int, licence: Licence)] = []
-            let failedBefore = errors.count
+            let failedBefore = errors.count, warnedBefore = warnings.count
             let issuedBefore = issued, unchangedBefore = unchanged
             let prepared = chunk.concurrentMap { entry in entry.document.flatMap { issuance.prepare($0) } }
             for (entry, result) in zip(chunk, prepared) {
@@ -147,7 +169,13 @@ struct BatchIssuance {
                 }
             }
             if !good.isEmpty {
-                let outcomes = try issuance.issue(good.map(\.licence))
+                let outcomes = try await issuance.issue(good.map(\.licence))
+                for (item, notes) in zip(good, outcomes.notes) {
+                    for note in notes {
+                        warnings.append(LineError(line: item.line, field: note.field.map { isCSV ? BatchReader.csvColumn($0) : $0 },
+                                                  warning: note.message))
+                    }
+                }
                 for (item, outcome) in zip(good, outcomes) {
                     switch outcome {
                     case .issued: issued += 1
@@ -155,25 +183,49 @@ struct BatchIssuance {
                     case .failed(let error): errors.append(lineError(item.line, error, csv: isCSV))
                     }
                 }
+                // The transaction has committed: its licences' holders may be invited.
+                if let inviteReport, var made = invitations {
+                    for (item, outcome) in zip(good, outcomes) {
+                        let stored: StoredLicence
+                        switch outcome {
+                        case .issued(let licence), .unchanged(let licence): stored = licence
+                        case .failed: continue
+                        }
+                        let invite = try await made.invite(for: stored.licence.holder.code.value)
+                        try inviteReport.write(line: item.line, licence: stored, invite: invite)
+                        invitedLines += 1
+                    }
+                    invitations = made
+                }
             }
             processed += chunk.count
             // The transaction has committed (or there was nothing to write): the chunk is settled.
             progress.update(done: processed, issued: issued)
             progress.committed(Progress.Transaction(
                 firstLine: chunk.first!.line, lastLine: chunk.last!.line, failedLines: errors[failedBefore...].map(\.line).sorted(),
-                issued: issued - issuedBefore, unchanged: unchanged - unchangedBefore, done: processed, total: lines.count))
+                warnedLines: Array(Set(warnings[warnedBefore...].map(\.line))).sorted(), issued: issued - issuedBefore, unchanged: unchanged - unchangedBefore, done: processed, total: lines.count))
         }
         progress.finish()
         errors.sort { $0.line < $1.line }
-        try writeReport(errors)
+        try writeReport((errors + warnings).sorted { $0.line < $1.line })
         let seconds = Date().timeIntervalSince(started)
         let rate = seconds > 0 ? Int(Double(issued) / seconds) : issued
         var summary = "\(path): \(lines.count) \(lines.count == 1 ? "line" : "lines"): issued \(issued), unchanged \(unchanged), failed \(errors.count)"
+        if !warnings.isEmpty { summary += ", \(warnings.count) \(warnings.count == 1 ? "warning" : "warnings")" }
         if issued > 0 { summary += " (\(rate) licences/s)" }
         print(summary)
+        for warning in warnings.prefix(20) {
+            Terminal.warning("\(path) line \(warning.line): \(warning.text)")
+        }
+        if warnings.count > 20 { Terminal.warning("… and \(warnings.count - 20) more, in \(reportPath)") }
+        if let inviteReport, let invitations {
+            let holders = invitations.made.count
+            print("Enrolment codes (绑定码): \(holders) \(holders == 1 ? "holder" : "holders"), \(invitedLines) \(invitedLines == 1 ? "line" : "lines"), "
+                + "one code per holder, one use each, valid \(invitations.validDays) days: \(inviteReport.path)")
+        }
         if !errors.isEmpty {
             for error in errors.prefix(20) {
-                Terminal.error("\(path) line \(error.line): \(error.field.map { "\($0): " } ?? "")\(error.error)")
+                Terminal.error("\(path) line \(error.line): \(error.text)")
             }
             if errors.count > 20 { Terminal.error("… and \(errors.count - 20) more") }
             throw CLIError(exitCode: CLIError.badInput,
@@ -185,7 +237,8 @@ struct BatchIssuance {
         LineError(line: line, field: error.field.map { csv ? BatchReader.csvColumn($0) : $0 }, error: error.message)
     }
 
-    /// Writes the per-line report (JSONL), or removes a stale one when every line succeeded.
+    /// Writes the per-line report (JSONL) of errors and warnings, or removes a stale one when every
+    /// line succeeded without a warning.
     private func writeReport(_ errors: [LineError]) throws {
         guard !errors.isEmpty else {
             if FileManager.default.fileExists(atPath: reportPath) { try? FileManager.default.removeItem(atPath: reportPath) }
@@ -199,6 +252,72 @@ struct BatchIssuance {
         }
         do { try FileIO.writeAtomically(bytes, to: reportPath, mode: 0o644) } catch {
             throw CLIError(exitCode: CLIError.badInput, message: "cannot write the error report: \(error.message)")
+        }
+    }
+}
+
+/// The enrolment codes of `issue --batch --invite`, one row per line whose licence is in the registry,
+/// written as each transaction commits, so that a run stopped part-way still has the codes of what it
+/// issued: CSV (for a CSV batch) or JSONL with `line`, `id`, `number`, `holderCode`, `holderName`,
+/// `enrolmentCode`, `enrolmentLink` and `enrolmentExpiresAt`. Every line of one holder has the same
+/// code. The codes enrol devices, so the file is readable by its owner only.
+final class InviteReport {
+    static let columns = ["line", "id", "number", "holderCode", "holderName", "enrolmentCode", "enrolmentLink", "enrolmentExpiresAt"]
+
+    let path: String
+    let csv: Bool
+    private let file: FileHandle
+    private let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    struct Row: Encodable {
+        var line: Int
+        var id: String
+        var number: String
+        var holderCode: String
+        var holderName: String
+        var enrolmentCode: String
+        var enrolmentLink: String
+        var enrolmentExpiresAt: String
+    }
+
+    init(path: String, csv: Bool) throws {
+        self.path = path
+        self.csv = csv
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw CLIError.badInput("--invites: cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        fchmod(descriptor, 0o600)  // a file that was there before keeps its mode otherwise
+        file = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        if csv { try append(Self.columns.joined(separator: ",") + "\n") }
+    }
+
+    func write(line: Int, licence stored: StoredLicence, invite: EnrolmentInvite) throws {
+        let row = Row(line: line, id: stored.id.description, number: stored.licence.number, holderCode: invite.holderCode,
+                      holderName: stored.licence.holder.name, enrolmentCode: invite.code, enrolmentLink: invite.link,
+                      enrolmentExpiresAt: Timestamp.format(invite.expiresAt))
+        if csv {
+            let fields = [String(row.line), row.id, row.number, row.holderCode, row.holderName, row.enrolmentCode, row.enrolmentLink,
+                          row.enrolmentExpiresAt]
+            try append(fields.map(Self.csvField).joined(separator: ",") + "\n")
+        } else {
+            try append(String(decoding: try encoder.encode(row), as: UTF8.self) + "\n")
+        }
+    }
+
+    /// A CSV field, quoted when it holds a comma, a quote or a line break.
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    private func append(_ text: String) throws {
+        do { try file.write(contentsOf: Data(text.utf8)) } catch {
+            throw CLIError(exitCode: CLIError.internalFailure, message: "cannot write \(path): \(error.localizedDescription)")
         }
     }
 }
@@ -222,6 +341,8 @@ final class Progress {
         var firstLine: Int
         var lastLine: Int
         var failedLines: [Int]
+        /// Lines issued with a warning (see the report file).
+        var warnedLines: [Int]
         var issued: Int
         var unchanged: Int
         var done: Int

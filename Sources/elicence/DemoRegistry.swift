@@ -17,6 +17,9 @@ struct DemoRegistry {
         var agencyKey: String
         var samples: [(label: String, id: String, token: String, qr: String)]
         var counts: (issued: Int, revoked: Int, suspended: Int)
+        var publicURL: String
+        /// A demo citizen's one-time enrolment link, new at each start.
+        var enrolment: (holder: String, licence: String, link: String)
 
         func printSummary(host: String, port: Int) {
             print("""
@@ -24,21 +27,44 @@ struct DemoRegistry {
                   \(counts.issued) licences (\(counts.revoked) revoked, \(counts.suspended) suspended); keys in \(keys)
                 Demo agency key (Authorization: Bearer …): \(agencyKey)
 
-                Sample tokens (QR codes as PNG):
+                Sample tokens, each with its QR code (PNG) and a link that opens the service-window page on it:
                 """)
             for sample in samples {
-                print("  \(sample.label): \(sample.id)\n    QR: \(sample.qr)\n    \(sample.token)\n")
+                print("""
+                      \(sample.label): \(sample.id)
+                        QR:   \(sample.qr)
+                        Link: \(ServiceWindowLink.make(publicURL: publicURL, token: sample.token))
+                        \(sample.token)
+
+                    """)
             }
+            print("""
+                A demo citizen's wallet: open this link on a phone or in a browser to put this citizen's licences \
+                (\(enrolment.holder), \(enrolment.licence)) in a wallet; it works once:
+                  \(enrolment.link)
+
+                """)
             print("Service window: http://\(host):\(port)/   API: http://\(host):\(port)/openapi.json\n")
+            print("""
+                Cross-province verification (跨省互认): this demo is 福建省; its signed trust list is at
+                http://\(host):\(port)/v1/trust-list.cose, signed by the anchor key in \(keys.replacingOccurrences(of: "/keys", with: "/anchor.pem")).
+                In another terminal, in this directory, start a second demo authority, 浙江省, that imports it:
+                  elicence serve --demo --demo-province zhejiang --port \(port + 1) --demo-peer http://127.0.0.1:\(port)
+                then paste a sample token above into Zhejiang's window, http://127.0.0.1:\(port + 1)/ : it is valid there,
+                vouched for by 福建省大数据管理局. (This server's process id, for kill -HUP: \(getpid()).)
+
+                """)
             fflush(nil)  // before the server's log lines, also when standard output is a file
         }
     }
 
     static let marketRegulator = Issuer(code: "11350000003591037R", name: "福州市市场监督管理局")
+    static let provinceAuthority = Issuer(code: try! HolderCode.completing("11350000MB0001234", kind: .creditCode).value,
+                                          name: "福建省大数据管理局")
     static let businessType = "11100000000013338W011"
     static let foodType = "11100000000013338W021"
 
-    func build() throws -> Built {
+    func build() async throws -> Built {
         try? FileManager.default.removeItem(atPath: directory)
         let keys = KeyStore(directory: directory + "/keys")
         let now = SystemClock().now
@@ -47,9 +73,13 @@ struct DemoRegistry {
         let market = try keys.generate(algorithm: .sm2, role: .issuer, issuer: Self.marketRegulator, validYears: 5, passphrase: nil, now: now)
         let traffic = try keys.generate(algorithm: .es256, role: .issuer, issuer: police, validYears: 5, passphrase: nil, now: now)
         _ = try keys.generate(algorithm: .edDSA, role: .status, issuer: Self.marketRegulator, validYears: 5, passphrase: nil, now: now)
+        _ = try keys.generate(algorithm: .edDSA, role: .log, issuer: Self.marketRegulator, validYears: 5, passphrase: nil, now: now)
+        // The province's anchor, which signs /v1/trust-list.cose for other provinces to import (跨省互认).
+        let anchor = try keys.generate(algorithm: .sm2, role: .anchor, issuer: Self.provinceAuthority, validYears: 10, passphrase: nil, now: now)
+        try FileIO.writeAtomically(Array(anchor.publicKey.utf8), to: directory + "/anchor.pem", mode: 0o644)
 
         let database = directory + "/registry.sqlite"
-        let registry = try SQLiteRegistry(path: database)
+        let registry = try await SQLiteRegistry.open(path: database)
         let types = [
             LicenceType(code: Self.businessType, name: "营业执照", holderKind: .enterprise, sharing: .unconditional,
                         fields: [.init(name: "注册资本"), .init(name: "法定代表人"), .init(name: "经营范围")],
@@ -60,7 +90,7 @@ struct DemoRegistry {
             LicenceType(code: drivingType, name: "机动车驾驶证", holderKind: .citizen, sharing: .none,
                         fields: [.init(name: "准驾车型")], disclosed: ["准驾车型"], validityYears: 6),
         ]
-        for type in types { try registry.addType(type, now: now) }
+        for type in types { try await registry.addType(type, now: now) }
 
         var generator = SplitMix64(seed: 20_260_115)
         var businesses: [Licence] = [], food: [Licence] = [], driving: [Licence] = []
@@ -108,7 +138,7 @@ struct DemoRegistry {
         let trafficSigner = try keys.privateKey(for: traffic, passphrase: nil).signer
         var issued: [StoredLicence] = []
         for (licences, signer) in [(businesses + food, marketSigner), (driving, trafficSigner)] {
-            for outcome in try registry.issue(licences.map { IssueRequest(licence: $0) }, signer: signer, publicURL: publicURL,
+            for outcome in try await registry.issue(licences.map { IssueRequest(licence: $0) }, signer: signer, publicURL: publicURL,
                                               actor: "demo", now: now) {
                 guard case .issued(let stored) = outcome else { throw CLIError(exitCode: 3, message: "demo issuance failed: \(outcome)") }
                 issued.append(stored)
@@ -117,15 +147,15 @@ struct DemoRegistry {
         let revoked = stride(from: 5, to: issued.count, by: 25).map { issued[$0] }
         let suspended = stride(from: 12, to: issued.count, by: 37).map { issued[$0] }
         for licence in revoked {
-            _ = try registry.changeStatus(id: licence.id.description, to: .revoked, reason: "依法吊销（演示）", actor: "demo", now: now)
+            _ = try await registry.changeStatus(id: licence.id, to: .revoked, reason: "依法吊销（演示）", actor: "demo", now: now)
         }
         for licence in suspended where !revoked.contains(where: { $0.id == licence.id }) {
-            _ = try registry.changeStatus(id: licence.id.description, to: .suspended, reason: "责令停业整顿（演示）", actor: "demo", now: now)
+            _ = try await registry.changeStatus(id: licence.id, to: .suspended, reason: "责令停业整顿（演示）", actor: "demo", now: now)
         }
 
         let agencyKey = AgencyKey.generate()
         let serviceCentre = try HolderCode.completing("11350100MB0000456", kind: .creditCode).value
-        try registry.addAgency(Agency(code: serviceCentre, name: "福州市行政服务中心", grants: [Self.foodType], createdAt: now),
+        try await registry.addAgency(Agency(code: serviceCentre, name: "福州市行政服务中心", grants: [Self.foodType], createdAt: now),
                                keyHash: AgencyKey.hash(agencyKey))
 
         let qrDirectory = directory + "/qr"
@@ -139,7 +169,13 @@ struct DemoRegistry {
             try FileIO.writeAtomically(try QRCode(text: stored.token).png(scale: 6), to: path, mode: 0o644)
             samples.append((label, stored.id.description, stored.token, path))
         }
+        // The citizen of the sample driving licence gets a wallet enrolment code.
+        let citizen = issued[issued.count - 1].licence
+        let invite = EnrolmentInvite(holderCode: citizen.holder.code.value, validDays: EnrolmentInvite.defaultValidDays,
+                                     publicURL: publicURL, now: now)
+        try await invite.store(in: registry)
         return Built(keys: keys.directory, database: database, agencyKey: agencyKey, samples: samples,
-                     counts: (issued.count, revoked.count, suspended.count))
+                     counts: (issued.count, revoked.count, suspended.count), publicURL: publicURL,
+                     enrolment: (citizen.holder.name, citizen.typeName, invite.link))
     }
 }

@@ -18,7 +18,7 @@ struct ELicence: AsyncParsableCommand {
             KeysCommand.self, TypesCommand.self, SignCommand.self, IssueCommand.self, RevokeCommand.self,
             SuspendCommand.self, ReinstateCommand.self, ShowCommand.self, ListCommand.self, QRCommand.self,
             StatusListCommand.self, VerifyCommand.self, ServeCommand.self, AgenciesCommand.self, UsageCommand.self,
-            StatsCommand.self,
+            StatsCommand.self, RegistryCommand.self, LogCommand.self, HoldersCommand.self, WindowsCommand.self, TrustCommand.self,
         ]
     )
 
@@ -101,8 +101,21 @@ enum Terminal {
 
 /// `--keys DIR` and the passphrase of encrypted private keys.
 struct KeyOptions: ParsableArguments {
-    @Option(name: .customLong("keys"), help: ArgumentHelp("The key directory (trust-list.json and private/).", valueName: "DIR"))
+    @Option(name: .customLong("keys"), help: ArgumentHelp(
+        "The key directory, holding trust-list.json (and private/ on an issuing host); a directory, not the file.",
+        valueName: "DIR"))
     var directory: String = "./Keys"
+
+    /// `--keys` names a directory: given the trust list file itself, say which directory to give.
+    func validate() throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            let parent = (directory as NSString).deletingLastPathComponent
+            let hint = (directory as NSString).lastPathComponent == "trust-list.json"
+                ? "give --keys \(parent.isEmpty ? "." : parent)" : "save it as DIR/trust-list.json and give --keys DIR"
+            throw ValidationError("--keys takes the directory that holds trust-list.json, not a file: \(directory) is a file; \(hint)")
+        }
+    }
 
     @Option(help: ArgumentHelp(
         "A file holding the passphrase of encrypted private keys; ELICENCE_KEY_PASSPHRASE also works.",

@@ -22,7 +22,10 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "Signature algorithm: sm2 (SM2 with SM3), es256 (ECDSA P-256) or ed25519.")
         var alg: SignatureAlgorithm = .sm2
 
-        @Option(help: "issuer signs licences; status signs status lists.")
+        @Option(help: """
+            issuer signs licences; status signs status lists; anchor signs the authority's trust list; \
+            log signs the transparency log's checkpoints (ed25519 only).
+            """)
         var role: KeyRole = .issuer
 
         @Option(help: "The agency's unified social credit code (统一社会信用代码).")
@@ -33,6 +36,11 @@ struct KeysCommand: AsyncParsableCommand {
 
         @Option(help: "Years the key may be used for.")
         var validYears: Int = 5
+
+        @Option(help: ArgumentHelp("""
+            The end of the key's period of use instead of --valid-years: a day (YYYY-MM-DD, the end of that day             in China time) or an RFC 3339 time. Licences signed after it are key_not_valid.
+            """, valueName: "DATE|TIME"))
+        var notAfter: String?
 
         @Flag(help: "Accept an issuer code whose check character is wrong (early pilot codes).")
         var allowBadChecksum = false
@@ -49,6 +57,12 @@ struct KeysCommand: AsyncParsableCommand {
             guard !issuerName.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw ValidationError("--issuer-name must not be empty")
             }
+            if let notAfter, Self.parseEnd(notAfter) == nil {
+                throw ValidationError("--not-after \(notAfter) is neither a day (YYYY-MM-DD) nor an RFC 3339 time")
+            }
+            if role == .log && alg != .edDSA {
+                throw ValidationError("--role log signs checkpoints as C2SP signed notes, which take Ed25519: give --alg ed25519")
+            }
         }
 
         func run() async throws {
@@ -61,7 +75,8 @@ struct KeysCommand: AsyncParsableCommand {
             }
             let entry = try keys.store.generate(
                 algorithm: alg, role: role, issuer: Issuer(code: code.value, name: issuerName.trimmingCharacters(in: .whitespaces)),
-                validYears: validYears, passphrase: try keys.passphrase(), now: SystemClock().now)
+                validYears: validYears, notAfter: notAfter.flatMap(Self.parseEnd), passphrase: try keys.passphrase(),
+                now: SystemClock().now)
             if json {
                 try Terminal.printJSON(entry)
             } else {
@@ -73,10 +88,17 @@ struct KeysCommand: AsyncParsableCommand {
                     """)
             }
         }
+
+        /// The end of a day in China time (its last second), or an RFC 3339 time.
+        static func parseEnd(_ text: String) -> Int64? {
+            if let time = Timestamp.parse(text) { return time }
+            guard let day = try? CalendarDate(parsing: text) else { return nil }
+            return day.adding(days: 1).startInChina - 1
+        }
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the keys of the trust list.")
+        static let configuration = CommandConfiguration(abstract: "List the keys of the trust list with their periods of use.")
 
         @Flag(help: "Print the trust list entries as JSON.")
         var json = false
@@ -87,8 +109,8 @@ struct KeysCommand: AsyncParsableCommand {
             let document = try keys.store.loadDocument(mustExist: false)
             try Table.list(document.keys, json: json,
                            empty: "No keys in \(keys.store.trustListPath). Create one with `elicence keys generate`.",
-                           header: ["KID", "ALG", "ROLE", "STATE", "UNTIL", "ISSUER"]) { entry in
-                [entry.kid, entry.alg, entry.role.rawValue, entry.state.rawValue, String(entry.notAfter.prefix(10)),
+                           header: ["KID", "ALG", "ROLE", "STATE", "FROM", "UNTIL", "ISSUER"]) { entry in
+                [entry.kid, entry.alg, entry.role.rawValue, entry.state.rawValue, entry.notBefore, entry.notAfter,
                  "\(entry.issuer.code) \(entry.issuer.name)"]
             }
         }

@@ -32,8 +32,9 @@ struct QRCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let stored = try registry.open().licence(id: id) else {
-            throw CLIError.badInput("no licence \(id) in the registry")
+        let identifier = try LicenceIdentifier.argument(id)
+        guard let stored = try await registry.withRegistry({ try await $0.licence(id: identifier) }) else {
+            throw CLIError.badInput("no licence \(identifier) in the registry")
         }
         let code: QRCode
         do { code = try QRCode(text: stored.token, errorCorrection: QRCode.ErrorCorrection(rawValue: level.uppercased())!) } catch {

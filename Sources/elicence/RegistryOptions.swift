@@ -23,12 +23,13 @@ struct RegistryOptions: ParsableArguments {
         }
     }
 
-    /// Opens the registry; only commands that add to it (`create`) may create it.
-    func open(create: Bool = false) throws -> any Registry {
+    /// Runs `body` with the registry open and its background work (PostgreSQL's connection pool)
+    /// running; only commands that add to the registry (`create`) may create it.
+    func withRegistry<T>(create: Bool = false, _ body: (any Registry) async throws -> T) async throws -> T {
         let location = try location
         var password: String?
         if case .postgres = location { password = try self.password() }
-        do { return try location.open(password: password, create: create) } catch { throw CLIError.map(registry: error) }
+        return try await location.withRegistry(password: password, create: create, body)
     }
 
     /// The PostgreSQL password from --database-password-file or ELICENCE_DATABASE_PASSWORD; never from an argument.
@@ -60,4 +61,14 @@ extension CLIError {
 enum Today {
     /// Today in China time.
     static var date: CalendarDate { CalendarDate(chinaDayOf: SystemClock().now) }
+}
+
+extension LicenceIdentifier {
+    /// An identifier as a person typed it on the command line: a malformed one, or one with a wrong
+    /// check character, is bad input that names what was expected.
+    static func argument(_ text: String, name: String = "ID") throws -> LicenceIdentifier {
+        do { return try LicenceIdentifier(parsing: text.trimmingWhitespace()) } catch {
+            throw CLIError.badInput("\(name): \(error.message)")
+        }
+    }
 }

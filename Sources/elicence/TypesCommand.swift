@@ -59,7 +59,7 @@ struct TypesCommand: AsyncParsableCommand {
                 let option = ["validityYears": "validity-years"][error.field ?? "code"] ?? error.field ?? "code"
                 throw CLIError.badInput("--\(option): \(error.message)")
             }
-            try registry.open(create: true).addType(type, now: SystemClock().now)
+            try await registry.withRegistry(create: true) { try await $0.addType(type, now: SystemClock().now) }
             print("Added licence type \(type.code) \(type.name)")
         }
     }
@@ -73,7 +73,7 @@ struct TypesCommand: AsyncParsableCommand {
         @OptionGroup var registry: RegistryOptions
 
         func run() async throws {
-            try Table.list(try registry.open().types(), json: json, empty: "No licence types yet. Add one with `elicence types add`.",
+            try Table.list(try await registry.withRegistry { try await $0.types() }, json: json, empty: "No licence types yet. Add one with `elicence types add`.",
                            header: ["CODE", "NAME", "HOLDER", "SHARING", "VALIDITY", "FIELDS (* disclosed)"]) { type in
                 [type.code, type.name, type.holderKind.rawValue, type.sharing.rawValue,
                  type.validityYears.map { "\($0) years" } ?? "open-ended",

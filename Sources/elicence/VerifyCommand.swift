@@ -6,8 +6,10 @@ import LicenceCrypto
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Verify a licence token offline against the trust list.",
+        abstract: "Verify a licence token offline against the trust list and the imported authorities' lists.",
         discussion: """
+            A licence of another authority (imported with `trust import`) verifies against that authority's \
+            keys, and its status against that authority's status list given with --status-list. \
             Exits 0 when the licence is valid, 1 when it is not (a token that cannot be read is not \
             valid), 2 when the check itself cannot run (no such file, unreadable trust list).
             """
@@ -39,14 +41,26 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let text = try readToken()
-        let trust = try keys.store.trustList()
+        let store = keys.store
+        let (foreign, problems) = AuthorityDirectory(keys: store).trustedKeys()
+        for problem in problems { Terminal.warning("imported authority: \(problem)") }
+        // A verifier that only checks other authorities' licences may have no keys of its own.
+        guard !foreign.isEmpty || FileManager.default.fileExists(atPath: store.trustListPath) else {
+            throw CLIError.badInput("""
+                no trust list at \(store.trustListPath). A verifier needs the issuing agency's current trust-list.json \
+                (from the agency, or GET /v1/trust-list of its service): put it in a directory and give --keys DIR
+                """)
+        }
+        let own = FileManager.default.fileExists(atPath: store.trustListPath) ? try store.trustList() : TrustList([])
+        let trust = own.merging(foreign)
         let statusSource: any StatusSource = statusLists.isEmpty ? NoStatusSource() : StatusListSource(try loadStatusLists(trust))
         let verifier = Verifier(trustStore: trust, statusSource: statusSource, clock: SystemClock(), skew: skew,
                                 requireStatus: requireStatus)
         let result = verifier.verify(text)
         let report = VerificationReport(result)
         if json {
-            try Terminal.printJSON(report)
+            // The same bytes the server answers with (``VerificationReport/json``), one line.
+            FileHandle.standardOutput.write(Data(report.json + [0x0a]))
         } else {
             print(Verdict.render(report, result: result))
         }
@@ -71,7 +85,13 @@ struct VerifyCommand: AsyncParsableCommand {
         return try files.map { file in
             let bytes: [UInt8]
             do throws(FileError) { bytes = try FileIO.read(file, limit: 2 << 20) } catch { throw CLIError.badInput("--status-list: \(error.message)") }
-            do throws(StatusListToken.Failure) { return try StatusListToken.verify(bytes, trustStore: trust) } catch {
+            do throws(StatusListToken.Failure) { return try StatusListToken.verify(bytes, trustStore: trust) } catch .unknownKey {
+                throw CLIError.badInput("""
+                    --status-list \(file) is signed by a status key that is not in \(keys.store.trustListPath): your trust list \
+                    is older than the status list's key; fetch the issuer's current trust list (its trust-list.json, or \
+                    GET /v1/trust-list of its service) and give its directory with --keys DIR
+                    """)
+            } catch {
                 throw CLIError.badInput("--status-list \(file): \(error.description)")
             }
         }
@@ -98,6 +118,9 @@ enum Verdict {
         lines.append("  \(report.message.en)")
         if report.valid && !report.statusChecked {
             lines.append("  Status not checked: no status list was given (未核验吊销/中止状态).")
+        }
+        if let authority = report.authority {
+            lines.append("  Authority 认证机构: \(authority.displayName) (\(authority.code)), imported as \(authority.name)")
         }
         if let licence = report.licence {
             lines.append("")

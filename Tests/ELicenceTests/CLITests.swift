@@ -277,7 +277,10 @@ struct BadInputTests {
               "--passphrase-file", cli.dir.file("none")], "--passphrase-file"),
             (["frobnicate"], "frobnicate"),
             (["list", "--database", cli.dir.file("typo.sqlite")], "no registry at"),
-            (["show", "1.2.156.3005.2.x", "--database", cli.dir.path], "cannot open the registry"),
+            (["show", "1.2.156.3005.2.x", "--database", cli.dir.path], "ID: \"1.2.156.3005.2.x\" has 1 parts"),
+            (["show", try LicenceIdentifier(typeCode: "11100000000013338W011", issuerCode: CLI.issuerCode,
+                                            serial: "20269999999999999999", version: 1).description, "--database", cli.dir.path],
+             "cannot open the registry"),
         ]
         _ = try cli.generateKey("sm2")
         try cli.dir.write("broken/trust-list.json", "{\"version\": 1, \"keys\": [{\"kid\": 5}]}")

@@ -122,10 +122,15 @@ struct RegistryEndToEndTests {
         #expect(first.status == 2)
         #expect(first.stdout.contains("issued 3, unchanged 0, failed 5"), "\(first)")
         let expectedErrors: [(Int, String)] = [(3, "holderCode"), (4, "validFrom"), (5, "field:注册资本"), (6, "type"), (8, "")]
-        let report = try registry.cli.dir.read("licences.csv.errors.jsonl").split(separator: "\n").map {
+        let lines = try registry.cli.dir.read("licences.csv.errors.jsonl").split(separator: "\n").map {
             try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
         }
+        let report = lines.filter { $0["error"] != nil }
         #expect(report.map { $0["line"] as? Int } == expectedErrors.map(\.0))
+        // Line 9 names the holder of line 7 otherwise: issued, with a warning.
+        let warnings = lines.filter { $0["warning"] != nil }
+        #expect(warnings.map { $0["line"] as? Int } == [9] && warnings.first?["field"] as? String == "holderName", "\(lines)")
+        #expect(first.stdout.contains("failed 5, 1 warning"), "\(first)")
         #expect(report.map { $0["field"] as? String ?? "" } == expectedErrors.map(\.1))
         #expect(first.stderr.contains("line 3: holderCode: 统一社会信用代码 91350100MA2Y01111A has check character A; expected F"))
         #expect(try registry.licenceCount() == 3)
@@ -143,7 +148,11 @@ struct RegistryEndToEndTests {
         let jsonlFile = try registry.cli.dir.write("more.jsonl", jsonl)
         let third = try registry.cli.run(["issue", "--batch", jsonlFile] + registry.db + registry.keys)
         #expect(third.status == 0, "\(third)")
-        #expect(!FileManager.default.fileExists(atPath: jsonlFile + ".errors.jsonl"))
+        // The registry knows 91110000600037341L under other names: issued, with a warning, and no error.
+        #expect(third.stderr.contains("more.jsonl line 1: holder.name: holder code 91110000600037341L is registered as 福州己有限公司"),
+                "\(third.stderr)")
+        #expect(third.stderr.contains("this licence names 厦门某某有限公司"))
+        #expect(try !registry.cli.dir.read("more.jsonl.errors.jsonl").contains("\"error\""))
         let holder = try registry.cli.run(["list", "--holder-code", "91110000600037341L", "--json"] + registry.db)
         #expect(holder.stdout.split(separator: "\n").count == 3)  // lines 7 and 9 of the CSV, line 1 of the JSONL
         let citizen = try registry.cli.run(["list", "--holder-code", "11010519491231002X", "--json"] + registry.db)

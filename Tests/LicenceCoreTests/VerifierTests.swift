@@ -119,7 +119,7 @@ struct VerifierOutcomeTests {
     @Test(arguments: [
         (LicenceStatusAnswer.valid, "valid", true), (.revoked, "revoked", true), (.suspended, "suspended", true),
         (.superseded, "superseded", true), (.unknownLicence, "unknown_licence", true),
-        (.unavailable("list expired"), "status_unavailable", false),
+        (.unavailable(BilingualMessage(zh: "列表已过期。", en: "list expired")), "status_unavailable", false),
     ])
     func statusAnswers(_ answer: LicenceStatusAnswer, _ code: String, _ checked: Bool) throws {
         let result = Fixtures.verifier(status: FixedStatus(answer: answer)).verify(try Fixtures.token())

@@ -175,20 +175,51 @@ struct SM2VerifierTests {
         let good = Self.publishedPoint
         var offCurve = good
         offCurve[64] ^= 1
-        let p = Hex.decode("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF")!
-        let candidates: [(String, [UInt8])] = [
-            ("off the curve", offCurve), ("x = p", [0x04] + p + Array(good[33...])),
-            ("y = p", [0x04] + Array(good[1..<33]) + p),
-            ("infinity", [0x00]), ("64 bytes", Array(good.dropFirst())), ("hybrid", [0x06] + good.dropFirst()),
-            ("compressed, x not on the curve", [0x02] + [UInt8](repeating: 0, count: 31) + [5]),
-            ("empty", []),
+        let p = Self.p
+        let notOnCurve = "not a point of the curve sm2p256v1", notSEC1 = "not an SEC 1 point (04‖x‖y, or 02‖x / 03‖x)"
+        let hybrid = "hybrid point form (first byte 06 or 07) is not allowed (RFC 5480, section 2.2)"
+        let candidates: [(String, [UInt8], String)] = [
+            ("off the curve", offCurve, notOnCurve), ("x = p", [0x04] + p + Array(good[33...]), notOnCurve),
+            ("y = p", [0x04] + Array(good[1..<33]) + p, notOnCurve),
+            ("infinity", [0x00], "the point at infinity is not a public key"),
+            ("64 bytes", Array(good.dropFirst()), notSEC1),
+            // The same point in hybrid form (y is odd: 07) is on the curve, and refused all the same.
+            ("hybrid", [0x07] + good.dropFirst(), hybrid), ("hybrid, wrong parity", [0x06] + good.dropFirst(), hybrid),
+            ("compressed, x not on the curve", [0x02] + [UInt8](repeating: 0, count: 31) + [5], notOnCurve),
+            ("empty", [], notSEC1), ("04 and 32 bytes", Array(good.prefix(33)), notSEC1),
         ]
-        for (name, point) in candidates {
-            #expect(throws: LicenceCryptoError.self, "\(name)") { try SM2Verifier(point: point) }
+        for (name, point, reason) in candidates {
+            let error = #expect(throws: LicenceCryptoError.self, "\(name)") { try SM2Verifier(point: point) }
+            #expect(error?.message == "SM2 public key rejected: " + reason, "\(name)")
+            #expect(error?.code == .keyFile, "\(name)")
         }
         _ = try SM2Verifier(point: good)
         // An ES256 key is not an SM2 key.
         #expect(throws: LicenceCryptoError.self) { try SM2Verifier(spki: try PrivateKey.generate(.es256).publicKeyDER) }
+    }
+
+    /// OpenSSL 3.0 reads a SubjectPublicKeyInfo holding a hybrid point, or the point at infinity
+    /// (BIT STRING 00), as an SM2 key; ELicence refuses both, with a reason.
+    @Test func spkisWithHybridOrInfinitePointsAreRefused() throws {
+        let hybrid = [0x06 | (Self.publishedPoint[64] & 1)] + Self.publishedPoint.dropFirst()
+        let hybridSPKI = try Self.spki(point: hybrid)
+        #expect(try OpenSSLVerifier(spki: hybridSPKI).algorithm == .sm2)
+        #expect(try OpenSSLVerifier(spki: hybridSPKI).isValidSignature(Self.publishedSignature, for: Array("message digest".utf8)))
+        let algorithm = Array(try PrivateKey.generate(.sm2).publicKeyDER[2..<23])
+        #expect(algorithm.prefix(2) == [0x30, 0x13])
+        let infinitySPKI = [0x30, UInt8(algorithm.count + 4)] + algorithm + [0x03, 0x02, 0x00, 0x00]
+        #expect(try OpenSSLVerifier(spki: infinitySPKI).algorithm == .sm2)
+
+        for (name, spki, reason) in [
+            ("hybrid", hybridSPKI, "hybrid point form (first byte 06 or 07) is not allowed (RFC 5480, section 2.2)"),
+            ("infinity", infinitySPKI, "the point at infinity is not a public key"),
+        ] {
+            let direct = #expect(throws: LicenceCryptoError.self, "\(name)") { try SM2Verifier(spki: spki) }
+            #expect(direct?.message == "SM2 public key rejected: " + reason, "\(name)")
+            let chosen = #expect(throws: LicenceCryptoError.self, "\(name)") { try PublicKeys.verifier(spki: spki) }
+            #expect(chosen?.message == "SM2 public key rejected: " + reason, "\(name)")
+            #expect(chosen?.code == .keyFile, "\(name)")
+        }
     }
 
     @Test func compressedPointsVerifyTheSame() throws {
@@ -242,15 +273,41 @@ struct SM2VerifierTests {
         }
     }
 
-    /// x1 in [n, p): R = (e + x1) mod n then wraps, and x1 must be compared as c + n. Reached by
-    /// choosing the point R first and solving for the key: P = t⁻¹·(R − s·G).
-    @Test func x1AtLeastN() throws {
+    /// Where x1, the x of s·G + t·P, lies: the verifier compares it with c = (r − e) mod n, and with
+    /// c + n only while c < p − n.
+    enum X1Region: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        /// x1 = 0, 1, 7, …: the smallest x of the curve.
+        case nearZero
+        /// x1 around n: below n it is c itself, from n on it is c + n, as R = (e + x1) mod n wraps.
+        case nearN
+        /// x1 around p − n: the last x1 for which c + n (< p) is a candidate too, and the first not.
+        case nearPMinusN
+        /// x1 just below p: c + n close to p.
+        case nearP
+
+        var testDescription: String { rawValue }
+
+        /// Candidate values of x, in order; those that are no point's x are skipped.
+        func candidates() -> [[UInt8]] {
+            let n = SM2VerifierTests.n, p = SM2VerifierTests.p, pMinusN = SM2VerifierTests.subtract(p, n)
+            let small = (0..<64).map { SM2VerifierTests.scalar(UInt64($0)) }
+            switch self {
+            case .nearZero: return small
+            case .nearN: return small.prefix(24).map { SM2VerifierTests.subtract(n, $0) } + small.prefix(24).compactMap { SM2VerifierTests.add(n, $0) }
+            case .nearPMinusN: return small.prefix(24).map { SM2VerifierTests.subtract(pMinusN, $0) } + small.prefix(24).compactMap { SM2VerifierTests.add(pMinusN, $0) }
+            case .nearP: return small.dropFirst().map { SM2VerifierTests.subtract(p, $0) }
+            }
+        }
+    }
+
+    /// Reached by choosing the point R = (x1, y1) first and solving for the key: with random r and
+    /// s, t = r + s, P = t⁻¹·(R − s·G) makes s·G + t·P = R, and e = (r − x1) mod n makes r‖s valid.
+    @Test(arguments: X1Region.allCases)
+    func x1AtTheEdges(_ region: X1Region) throws {
         let curve = try Curve()
         var generator = SystemRandomNumberGenerator()
-        var found = 0, k: UInt64 = 0
-        while found < 6 {
-            k += 1
-            let x = try #require(Self.add(Self.n, curve.scalar(k)))
+        var found = 0
+        for x in region.candidates() {
             guard let point = curve.point(x: x) else { continue }
             found += 1
             let r = curve.reduce((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
@@ -261,8 +318,46 @@ struct SM2VerifierTests {
             let e = curve.subtract(r, curve.reduce(x))
             let verifier = try SM2Verifier(point: key)
             let spki = try Self.spki(point: key)
-            #expect(verifier.isValidSignature(r + s, digest: e))
-            #expect(try Self.openSSLVerifies(spki: spki, digest: e, signature: r + s))
+            let name = "\(region) x = \(Hex.encode(x))"
+            #expect(verifier.isValidSignature(r + s, digest: e), "\(name)")
+            #expect(try Self.openSSLVerifies(spki: spki, digest: e, signature: r + s), "\(name)")
+            var other = e
+            other[31] ^= 1
+            #expect(!verifier.isValidSignature(r + s, digest: other), "\(name)")
+            #expect(!(try Self.openSSLVerifies(spki: spki, digest: other, signature: r + s)), "\(name)")
+        }
+        #expect(found >= 6, "only \(found) points in \(region)")
+    }
+
+    /// e ≥ n, given as a digest: e = n + δ for δ < 2^256 − n, including e = n and e = 2^256 − 1. The
+    /// verifier must reduce e once; OpenSSL reduces (e + x1) mod n. R = k·G is random, r = (e + x1)
+    /// mod n, s random, and the key solved for as in ``x1AtTheEdges(_:)``.
+    @Test func digestAtLeastN() throws {
+        let curve = try Curve()
+        var generator = SystemRandomNumberGenerator()
+        let random = { (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) } }
+        let room = Self.subtract([UInt8](repeating: 0xff, count: 32), Self.n)   // 2^256 − 1 − n
+        var deltas = [Self.zero, room, Self.one]
+        for index in 0..<13 {
+            // Below 2^224 < 2^256 − n; every other one counted down from the top.
+            let small = [0, 0, 0, 0] + random().dropFirst(4)
+            deltas.append(index.isMultiple(of: 2) ? small : Self.subtract(room, small))
+        }
+        for delta in deltas {
+            let e = try #require(Self.add(Self.n, delta))
+            let rPoint = try #require(curve.multiply(generator: curve.reduce(random())))
+            let r = curve.add(curve.reduce(e), curve.reduce(Array(rPoint[1..<33])))
+            let s = curve.reduce(random())
+            guard r != Self.zero, curve.add(r, s) != Self.zero else { continue }
+            let tInverse = curve.inverse(curve.add(r, s))
+            let key = try #require(curve.multiply(generator: curve.subtract(Self.zero, curve.multiply(s, tInverse)),
+                                                  point: rPoint, by: tInverse))
+            let verifier = try SM2Verifier(point: key)
+            let spki = try Self.spki(point: key)
+            #expect(verifier.isValidSignature(r + s, digest: e), "e = \(Hex.encode(e))")
+            #expect(try Self.openSSLVerifies(spki: spki, digest: e, signature: r + s), "e = \(Hex.encode(e))")
+            // e − n is the same number mod n; e with a bit changed is not.
+            #expect(verifier.isValidSignature(r + s, digest: delta))
             var other = e
             other[31] ^= 1
             #expect(!verifier.isValidSignature(r + s, digest: other))
@@ -270,7 +365,109 @@ struct SM2VerifierTests {
         }
     }
 
+    /// A message whose e = SM3(Z‖M) is itself at least n, checked through the whole path (SM3, Z,
+    /// the ID). The key is G (private key 1) with the ID 1234567812345678. Such an e comes about
+    /// once in 2^32 messages (2^256 − n is about 2^224), so the message was searched for: M is
+    /// "e >= n: " followed by a counter as 12 lower-case hex digits, tried upwards from 0 (one SM3
+    /// compression each); counter 0xd7802117 gives e = FFFFFFFF637D…. Tools/sanitize-sm2 checks it too.
+    /// Signed here with d = 1: r = (e + x(k·G)) mod n, s = (1 + d)⁻¹·(k − r·d) = (k − r)/2 mod n.
+    @Test func messageWhoseDigestIsAtLeastN() throws {
+        let curve = try Curve()
+        let g = try #require(curve.multiply(generator: Self.one))
+        let verifier = try SM2Verifier(point: g)
+        let openssl = try OpenSSLVerifier(spki: Self.spki(point: g))
+        let message = Array("e >= n: 0000d7802117".utf8)
+        let e = SM3.hash(verifier.z + message)
+        #expect(Hex.encode(e) == "ffffffff637dfe5ccdf78905aec423dd987d28b3c1818f4d3b58b081762fb829")
+        #expect(!e.lexicographicallyPrecedes(Self.n))
+        var generator = SystemRandomNumberGenerator()
+        let half = curve.inverse(curve.scalar(2))
+        for _ in 0..<8 {
+            let k = curve.reduce((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            guard let kG = curve.multiply(generator: k) else { continue }
+            let r = curve.add(curve.reduce(e), curve.reduce(Array(kG[1..<33])))
+            let s = curve.multiply(curve.subtract(k, r), half)
+            guard r != Self.zero, s != Self.zero, curve.add(r, k) != Self.zero else { continue }
+            #expect(verifier.isValidSignature(r + s, for: message))
+            #expect(openssl.isValidSignature(r + s, for: message))
+            // Verified as a digest too, and as e − n (the same number mod n).
+            #expect(verifier.isValidSignature(r + s, digest: e))
+            #expect(verifier.isValidSignature(r + s, digest: Self.subtract(e, Self.n)))
+            var other = message
+            other[other.count - 1] ^= 1
+            #expect(!verifier.isValidSignature(r + s, for: other))
+            #expect(!openssl.isValidSignature(r + s, for: other))
+        }
+    }
+
+    // MARK: the field's Montgomery multiplication
+
+    /// a·b·2^−256 mod p by the C code (its test-only entry points) against OpenSSL's BIGNUM: values
+    /// whose products carry out of the reduction ((p − 1)², (p − 1)(p − 2), …), 0, 1, 2, 2^255,
+    /// 2^256 mod p (the Montgomery form of 1) and its negation, (p − 1) / 2, and random values.
+    @Test func montgomeryProductsAgreeWithOpenSSL() throws {
+        let curve = try Curve()
+        let p = Self.p
+        let rModP = Self.subtract(Self.zero, p)                 // 2^256 − p: the borrow out is dropped
+        var half = Self.subtract(p, Self.one)
+        for i in (0..<32).reversed() { half[i] = half[i] >> 1 | (i > 0 ? half[i - 1] << 7 : 0) }
+        let edges = (1...5).map { Self.subtract(p, Self.scalar($0)) } + (0...2).map { Self.scalar($0) }
+            + [[0x80] + [UInt8](repeating: 0, count: 31), rModP, Self.subtract(p, rModP), half]
+        var generator = SystemRandomNumberGenerator()
+        let random = { curve.reduce((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }, modulo: p) }
+        var pairs = edges.flatMap { a in edges.map { b in (a, b) } }
+        for index in 0..<2000 {
+            let a = random()
+            pairs.append((a, index.isMultiple(of: 3) ? a : random()))
+        }
+        for (a, b) in pairs {
+            var product = [UInt8](repeating: 0, count: 32)
+            elicence_sm2_test_field_mul(a, b, &product)
+            #expect(product == curve.montgomeryProduct(a, b), "\(Hex.encode(a)) · \(Hex.encode(b))")
+            if a == b {
+                var square = [UInt8](repeating: 0, count: 32)
+                elicence_sm2_test_field_sqr(a, &square)
+                #expect(square == product, "\(Hex.encode(a))²")
+            }
+        }
+    }
+
+    /// The same carries through public behaviour: keys whose x is p − k in Montgomery form
+    /// (x = −k·2^−256 mod p), so that loading squares and multiplies p − k. They load in both forms,
+    /// with one Z, and verify signatures exactly when OpenSSL does.
+    @Test func keysWhoseMontgomeryXIsNearP() throws {
+        let curve = try Curve()
+        var generator = SystemRandomNumberGenerator()
+        let random = { curve.reduce((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }) }
+        var found = 0
+        for k in UInt64(1)...24 {
+            let x = curve.montgomeryProduct(Self.subtract(Self.p, Self.scalar(k)), Self.one)   // (p − k)·2^−256
+            guard let point = curve.point(x: x) else { continue }
+            found += 1
+            let compressed = [0x02 | (point[64] & 1)] + point[1..<33]
+            let verifier = try SM2Verifier(point: point)
+            #expect(try SM2Verifier(point: compressed).z == verifier.z, "k = \(k)")
+            let spki = try Self.spki(point: point)
+            for _ in 0..<4 {
+                let r = random(), s = random()
+                guard let sum = curve.multiply(generator: s, point: point, by: curve.add(r, s)) else { continue }
+                let e = curve.subtract(r, curve.reduce(Array(sum[1..<33])))
+                #expect(verifier.isValidSignature(r + s, digest: e), "k = \(k)")
+                #expect(try Self.openSSLVerifies(spki: spki, digest: e, signature: r + s), "k = \(k)")
+                var other = e
+                other[0] ^= 0x80
+                #expect(!verifier.isValidSignature(r + s, digest: other), "k = \(k)")
+            }
+        }
+        #expect(found >= 4)
+    }
+
     static let zero = [UInt8](repeating: 0, count: 32)
+    static let p = Hex.decode("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF")!
+
+    static func scalar(_ value: UInt64) -> [UInt8] {
+        [UInt8](repeating: 0, count: 24) + (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
+    }
 
     static func spki(point: [UInt8]) throws -> [UInt8] {
         let prefix = Array(try PrivateKey.generate(.sm2).publicKeyDER.prefix(26))
@@ -297,14 +494,18 @@ final class Curve {
     let group: OpaquePointer
     let context: OpaquePointer
     let order: OpaquePointer
+    let field: OpaquePointer
 
     init() throws {
         group = try #require(EC_GROUP_new_by_curve_name(NID_sm2))
         context = try #require(BN_CTX_new())
         order = try #require(BN_dup(EC_GROUP_get0_order(group)))
+        field = try #require(BN_new())
+        #expect(EC_GROUP_get_curve(group, field, nil, nil, context) == 1)
     }
 
     deinit {
+        BN_free(field)
         BN_free(order)
         BN_CTX_free(context)
         EC_GROUP_free(group)
@@ -330,6 +531,25 @@ final class Curve {
     func subtract(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] { modular(a, b) { BN_mod_sub($0, $1, $2, $3, $4) } }
     func multiply(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] { modular(a, b) { BN_mod_mul($0, $1, $2, $3, $4) } }
     func reduce(_ a: [UInt8]) -> [UInt8] { add(a, [UInt8](repeating: 0, count: 32)) }
+
+    /// a mod m for another modulus m (32 bytes).
+    func reduce(_ a: [UInt8], modulo m: [UInt8]) -> [UInt8] {
+        let x = number(a), modulus = number(m), result = BN_new()!
+        defer { BN_free(x); BN_free(modulus); BN_free(result) }
+        _ = BN_nnmod(result, x, modulus, context)
+        return bytes(result)
+    }
+
+    /// a·b·2^−256 mod p: the field's Montgomery product.
+    func montgomeryProduct(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
+        let x = number(a), y = number(b), r = BN_new()!, rInverse = BN_new()!, result = BN_new()!
+        defer { BN_free(x); BN_free(y); BN_free(r); BN_free(rInverse); BN_free(result) }
+        _ = BN_set_bit(r, 256)
+        _ = BN_mod_inverse(rInverse, r, field, context)
+        _ = BN_mod_mul(result, x, y, field, context)
+        _ = BN_mod_mul(result, result, rInverse, field, context)
+        return bytes(result)
+    }
 
     func inverse(_ a: [UInt8]) -> [UInt8] {
         let x = number(a), result = BN_new()!

@@ -43,11 +43,11 @@ struct WorkedExampleTests {
 
     /// The text of the code block following each `<!-- example:NAME -->` marker, line breaks removed
     /// (hex is wrapped; the token, whose base45 alphabet has a space, stays on one line).
-    static func articleBlocks() throws -> [String: String] {
-        let text = try String(contentsOfFile: article, encoding: .utf8)
+    static func articleBlocks(_ path: String = article, marker prefix: String = "<!-- example:") throws -> [String: String] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
         var blocks: [String: String] = [:]
         var scanner = text[...]
-        while let marker = scanner.range(of: "<!-- example:") {
+        while let marker = scanner.range(of: prefix) {
             let rest = scanner[marker.upperBound...]
             guard let close = rest.range(of: " -->"), let open = rest.range(of: "```"),
                   let lineEnd = rest[open.upperBound...].firstIndex(of: "\n"),
@@ -87,5 +87,52 @@ struct WorkedExampleTests {
             }
             print("<!-- example:\(name) -->\n```\n\(lines.joined(separator: "\n"))\n```\n")
         }
+    }
+}
+
+/// The worked example of the DocC article "Signed trust lists", rebuilt from its stated inputs with
+/// the committed test keys (Ed25519 signatures are deterministic).
+struct WorkedTrustListTests {
+    static let article = Paths.repositoryRoot + "/Sources/LicenceCore/LicenceCore.docc/SignedTrustLists.md"
+
+    static func layers() throws -> [(name: String, value: String)] {
+        let pem = try FileIO.read(Paths.testKeys + "/private/bcaca28b1d2d3661.key.pem", limit: 4096)
+        let anchor = try PrivateKey(pem: pem, passphrase: nil)
+        let document = try KeyStore(directory: Paths.testKeys).loadDocument()
+        let status = try #require(document.keys.first { $0.kid == "a7803fb1b9c065b6" })
+        let issuedAt = try #require(Timestamp.parse("2026-12-01T00:00:00+08:00"))
+        let list = SignedTrustList(
+            authorityCode: try HolderCode.completing("11350000MB0001234", kind: .creditCode).value, authorityName: "福建省大数据管理局", issuedAt: issuedAt, expires: issuedAt + 7 * 86_400,
+            sequence: 4,
+            keys: [SignedTrustList.Key(kid: try #require(Hex.decode(status.kid)), algorithm: .es256, role: .status, issuer: status.issuer,
+                                       spki: try #require(PEM.decode(status.publicKey, label: "PUBLIC KEY")),
+                                       notBefore: try #require(Timestamp.parse(status.notBefore)),
+                                       notAfter: try #require(Timestamp.parse(status.notAfter)), state: .active)],
+            statusBase: "https://elicence.example/v1/status-lists/")
+        let bytes = try list.signed(with: anchor.signer)
+        let sign1 = try COSESign1(decoding: bytes)
+        return [("protected", Hex.encode(sign1.protectedBytes)), ("payload", Hex.encode(sign1.payload)),
+                ("signature", Hex.encode(sign1.signature)), ("cose", Hex.encode(bytes))]
+    }
+
+    @Test func articleShowsEveryPartOfTheExample() throws {
+        let blocks = try WorkedExampleTests.articleBlocks(Self.article, marker: "<!-- trust-example:")
+        for (name, value) in try Self.layers() {
+            guard let shown = blocks[name] else {
+                Issue.record("the article has no block <!-- trust-example:\(name) -->; it is:\n\(value)")
+                continue
+            }
+            #expect(shown == value, "part \(name) differs from the article:\n\(value)")
+        }
+    }
+
+    @Test func exampleVerifiesWithItsAnchor() throws {
+        let block = try #require(try WorkedExampleTests.articleBlocks(Self.article, marker: "<!-- trust-example:")["cose"])
+        let cose = try #require(Hex.decode(block))
+        let pem = try FileIO.read(Paths.testKeys + "/private/bcaca28b1d2d3661.key.pem", limit: 4096)
+        let anchor = try PrivateKey(pem: pem, passphrase: nil)
+        let list = try SignedTrustList.verify(cose, anchors: [(anchor.kid, try PublicKeys.verifier(spki: anchor.publicKeyDER))],
+                                              now: try #require(Timestamp.parse("2026-12-02T00:00:00+08:00")))
+        #expect(list.sequence == 4 && list.keys.first?.role == .status)
     }
 }

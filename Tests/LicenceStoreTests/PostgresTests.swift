@@ -5,7 +5,7 @@ import Testing
 @testable import LicenceStore
 
 struct PostgresLocationTests {
-    @Test func urlsNameUserHostPortAndDatabase() throws {
+    @Test func urlsNameUserHostPortAndDatabase() async throws {
         let location = try PostgresLocation(parsing: "postgres://elicence@db.example.gov.cn:6432/registry")
         #expect(location == PostgresLocation(user: "elicence", host: "db.example.gov.cn", port: 6432, database: "registry"))
         #expect(location.description == "postgres://elicence@db.example.gov.cn:6432/registry")
@@ -46,56 +46,57 @@ struct PostgresRegistryTests {
     func migrationsAreRecordedAndRunOnceWhateverHowManyHostsStart(_ backend: Backend) async throws {
         let database = try TestDatabase(backend)
         let location = try RegistryLocation(parsing: database.url)
-        #expect {
-            _ = try location.open(password: database.password, create: false)
+        await #expect {
+            _ = try await location.open(password: database.password, create: false)
         } throws: { ($0 as? RegistryError)?.message.contains("no registry in") == true }
         // Three hosts open a new database at once; one migrates, the others wait and find it done.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<3 {
-                group.addTask { _ = try location.open(password: database.password, create: true) }
+                group.addTask { _ = try await location.open(password: database.password, create: true) }
             }
             try await group.waitForAll()
         }
-        #expect(try database.psql("SELECT version, name FROM schema_migrations") == "1|registry")
-        _ = try location.open(password: database.password, create: false)
+        #expect(try database.psql("SELECT version, name FROM schema_migrations ORDER BY version")
+                    == "1|registry\n2|settings\n3|transparency log\n4|holders' wallets and service windows\n5|usage of other authorities' licences")
+        _ = try await location.open(password: database.password, create: false)
         // A registry from a newer elicence is refused rather than misread.
         try database.psql("INSERT INTO schema_migrations (version, name) VALUES (99, 'future')")
-        #expect {
-            _ = try location.open(password: database.password, create: false)
+        await #expect {
+            _ = try await location.open(password: database.password, create: false)
         } throws: { ($0 as? RegistryError)?.message.contains("schema version 99") == true }
     }
 
     @Test(arguments: Backend.postgresIfAvailable)
-    func everySessionCommitsSynchronously(_ backend: Backend) throws {
-        let fixture = try RegistryFixture(backend)
+    func everySessionCommitsSynchronously(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
         let registry = try #require(fixture.registry as? PostgresRegistry)
-        let setting = try registry.connections.withConnection { session in
-            try session.scalar("SHOW synchronous_commit", as: String.self)
+        let setting = try await registry.database.withSession { session in
+            try await session.scalar("SHOW synchronous_commit", as: String.self)
         }
         #expect(setting == "on")
     }
 
     @Test(arguments: Backend.postgresIfAvailable)
-    func connectionFailuresAreClearErrors(_ backend: Backend) throws {
+    func connectionFailuresAreClearErrors(_ backend: Backend) async throws {
         let database = try TestDatabase(backend)
         let cluster = try #require(PostgresCluster.shared)
         let location = try RegistryLocation(parsing: database.url)
         if cluster.password != nil {
-            #expect {
-                _ = try location.open(password: "wrong", create: true)
+            await #expect {
+                _ = try await location.open(password: "wrong", create: true)
             } throws: { error in
                 let message = (error as? RegistryError)?.message ?? ""
                 return message.contains("password authentication failed") && message.contains("ELICENCE_DATABASE_PASSWORD")
             }
-            #expect {
-                _ = try location.open(password: nil, create: true)
+            await #expect {
+                _ = try await location.open(password: nil, create: true)
             } throws: { ($0 as? RegistryError)?.message.contains("asks for a password") == true }
         }
-        #expect {
-            _ = try RegistryLocation(parsing: cluster.base + "/no_such_database").open(password: cluster.password, create: true)
+        await #expect {
+            _ = try await RegistryLocation(parsing: cluster.base + "/no_such_database").open(password: cluster.password, create: true)
         } throws: { ($0 as? RegistryError)?.message.contains("does not exist") == true }
-        #expect {
-            _ = try RegistryLocation(parsing: "postgres://\(cluster.user)@127.0.0.1:\(freePort())/x").open(password: nil, create: true)
+        await #expect {
+            _ = try await RegistryLocation(parsing: "postgres://\(cluster.user)@127.0.0.1:\(freePort())/x").open(password: nil, create: true)
         } throws: { error in
             let error = error as? RegistryError
             return error?.code == .invalid && error?.message.contains("cannot be reached") == true
@@ -103,28 +104,29 @@ struct PostgresRegistryTests {
     }
 
     @Test(arguments: Backend.postgresIfAvailable)
-    func brokenConnectionsAreReplaced(_ backend: Backend) throws {
-        let fixture = try RegistryFixture(backend)
-        let stored = try fixture.issueOne(RegistryFixture.licence())
+    func brokenConnectionsAreReplaced(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
+        let stored = try await fixture.issueOne(RegistryFixture.licence())
         // The server ends every connection of the registry (a restart, a failover, an idle timeout).
         try fixture.database.psql("""
             SELECT pg_terminate_backend(pid) FROM pg_stat_activity
             WHERE datname = current_database() AND application_name = 'elicence'
             """)
-        Thread.sleep(forTimeInterval: 0.2)
-        #expect(try fixture.registry.licence(id: stored.id.description) == stored)
-        #expect(try fixture.registry.changeStatus(id: stored.id.description, to: .suspended, reason: "r", actor: "a", now: 1).status
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await fixture.registry.licence(id: stored.id) == stored)
+        #expect(try await fixture.registry.changeStatus(id: stored.id, to: .suspended, reason: "r", actor: "a", now: 1).status
             == .suspended)
     }
 
     @Test(arguments: Backend.postgresIfAvailable)
-    func theListenerReconnectsAndCatchesUp(_ backend: Backend) throws {
-        let fixture = try RegistryFixture(backend)
-        let ids = try (0..<3).map { try fixture.issueOne(RegistryFixture.licence(number: "L\($0)")).id.description }
-        let feed = try #require(try fixture.registry.makeStatusFeed() as? PostgresStatusFeed)
-        let mirror = try FeedMirror(feed)
-        let other = try fixture.reopen()
-        #expect(feed.listenConnections == 1)
+    func theListenerReconnectsAndCatchesUp(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
+        var ids: [LicenceIdentifier] = []
+        for index in 0..<3 { ids.append(try await fixture.issueOne(RegistryFixture.licence(number: "L\(index)")).id) }
+        let registry = try #require(fixture.registry as? PostgresRegistry)
+        let mirror = try await FeedMirror(try await registry.makeStatusFeed())
+        let other = try await fixture.reopen()
+        #expect(registry.listener.connections == 1)
 
         // The LISTEN connection is cut, and a change is made while it is away: its notification is
         // never delivered to this feed.
@@ -132,26 +134,27 @@ struct PostgresRegistryTests {
             SELECT pg_terminate_backend(pid) FROM pg_stat_activity
             WHERE datname = current_database() AND application_name = 'elicence-listen'
             """)
-        _ = try other.changeStatus(id: ids[0], to: .revoked, reason: "r", actor: "a", now: 1)
-        #expect(try eventually(within: 1) {
-            try mirror.refresh()
-            return mirror.statuses[ids[0]] == .revoked
+        _ = try await other.changeStatus(id: ids[0], to: .revoked, reason: "r", actor: "a", now: 1)
+        #expect(try await eventually(within: 1) {
+            try await mirror.refresh()
+            return mirror.statuses[ids[0].description] == .revoked
         })
-        #expect(eventually(within: 5) { feed.listenConnections == 2 })
+        #expect(await eventually(within: 5) { () async -> Bool in registry.listener.connections == 2 })
 
         // Listening again: later changes arrive by notification.
-        _ = try other.changeStatus(id: ids[1], to: .suspended, reason: "r", actor: "a", now: 2)
-        #expect(try eventually(within: 1) {
-            try mirror.refresh()
-            return mirror.statuses[ids[1]] == .suspended
+        _ = try await other.changeStatus(id: ids[1], to: .suspended, reason: "r", actor: "a", now: 2)
+        #expect(try await eventually(within: 1) {
+            try await mirror.refresh()
+            return mirror.statuses[ids[1].description] == .suspended
         })
-        #expect(mirror.statuses[ids[2]] == .valid)
+        #expect(mirror.statuses[ids[2].description] == .valid)
     }
 
     @Test(arguments: Backend.postgresIfAvailable)
     func racingIssuersOfTheSameNumberIssueItOnce(_ backend: Backend) async throws {
-        let fixture = try RegistryFixture(backend)
-        let registries = try (0..<4).map { _ in try fixture.reopen() }
+        let fixture = try await RegistryFixture(backend)
+        var registries: [any Registry] = []
+        for _ in 0..<4 { registries.append(try await fixture.reopen()) }
         // Every issuer issues the same 50 numbers, each in its own order, in one batch.
         let licences = try (0..<50).map { try RegistryFixture.licence(number: "R\($0)") }
         let outcomes = try await withThrowingTaskGroup(of: [IssueOutcome].self) { group in
@@ -160,7 +163,7 @@ struct PostgresRegistryTests {
                 order.shuffle()
                 if index == 0 { order = licences }
                 let batch = order
-                group.addTask { try fixture.issue(batch, into: registry) }
+                group.addTask { Array(try await fixture.issue(batch, into: registry)) }
             }
             var all: [IssueOutcome] = []
             for try await outcomes in group { all += outcomes }
@@ -169,7 +172,7 @@ struct PostgresRegistryTests {
         let issued = outcomes.filter { if case .issued = $0 { return true } else { return false } }.count
         let unchanged = outcomes.filter { if case .unchanged = $0 { return true } else { return false } }.count
         #expect(issued == 50 && unchanged == 150, "\(outcomes.compactMap(\.failure))")
-        let all = try fixture.registry.licences(LicenceFilter())
+        let all = try await fixture.registry.licences(LicenceFilter())
         #expect(all.count == 50 && Set(all.map(\.statusIndex)).count == 50)
     }
 }

@@ -10,25 +10,37 @@ import Testing
 final class RegistryFixture: Sendable {
     let database: TestDatabase
     let registry: any Registry
+    /// The registry's background work (PostgreSQL's pool), for as long as the fixture lives.
+    private let runner: Task<Void, Never>
     static let issuer = Issuer(code: "11350000003591037R", name: "福州市市场监督管理局")
     static let signer = FakeKey(secret: 11)
     static let now: Int64 = 1_780_000_000
     static let publicURL = "https://licence.example.gov.cn/"
+    /// A well-formed identifier no registry here holds.
+    static let absentIdentifier = try! LicenceIdentifier(typeCode: "11100000000013338W011", issuerCode: "11350000003591037R",
+                                                         serial: "20269999999999999999", version: 1)
 
     static let businessLicence = LicenceType(
         code: "11100000000013338W011", name: "营业执照", holderKind: .enterprise, sharing: .unconditional,
         fields: [.init(name: "注册资本"), .init(name: "法定代表人"), .init(name: "经营范围", required: false)],
         disclosed: ["法定代表人"], validityYears: 20)
 
-    init(_ backend: Backend = .sqlite) throws {
+    init(_ backend: Backend = .sqlite) async throws {
         database = try TestDatabase(backend)
-        registry = try RegistryLocation(parsing: database.url).open(password: database.password, create: true)
-        try registry.addType(Self.businessLicence, now: Self.now)
+        let registry = try await RegistryLocation(parsing: database.url).open(password: database.password, create: true, poolSize: 4)
+        self.registry = registry
+        runner = Task { try? await registry.run() }
+        try await registry.addType(Self.businessLicence, now: Self.now)
     }
 
-    /// Another registry object on the same database, as another process or host would have.
-    func reopen(create: Bool = false) throws -> any Registry {
-        try RegistryLocation(parsing: database.url).open(password: database.password, create: create)
+    deinit { runner.cancel() }
+
+    /// Another registry object on the same database, as another process or host would have; it works
+    /// while the returned task runs.
+    func reopen(create: Bool = false) async throws -> any Registry {
+        let registry = try await RegistryLocation(parsing: database.url).open(password: database.password, create: create, poolSize: 4)
+        Task { try? await registry.run() }
+        return registry
     }
 
     static func licence(number: String = "闽市监2026第000123号", holderCode: String = "91350100MA2Y01111F",
@@ -39,13 +51,13 @@ final class RegistryFixture: Sendable {
                             fields: ["注册资本": capital, "法定代表人": "张三"]).validated(defaultIssuer: issuer)
     }
 
-    func issue(_ licences: [Licence], newVersion: Bool = false, into registry: (any Registry)? = nil) throws -> [IssueOutcome] {
-        try (registry ?? self.registry).issue(licences.map { IssueRequest(licence: $0, newVersion: newVersion) }, signer: Self.signer,
-                           publicURL: Self.publicURL, actor: "tester", now: Self.now)
+    func issue(_ licences: [Licence], newVersion: Bool = false, into registry: (any Registry)? = nil) async throws -> IssueOutcomes {
+        try await (registry ?? self.registry).issue(licences.map { IssueRequest(licence: $0, newVersion: newVersion) },
+                                                    signer: Self.signer, publicURL: Self.publicURL, actor: "tester", now: Self.now)
     }
 
-    func issueOne(_ licence: Licence, newVersion: Bool = false) throws -> StoredLicence {
-        guard case .issued(let stored) = try issue([licence], newVersion: newVersion)[0] else {
+    func issueOne(_ licence: Licence, newVersion: Bool = false) async throws -> StoredLicence {
+        guard case .issued(let stored) = try await issue([licence], newVersion: newVersion)[0] else {
             throw RegistryError(.invalid, "expected the licence to be issued")
         }
         return stored
@@ -60,15 +72,15 @@ extension IssueOutcome {
 }
 
 struct RegistrySchemaTests {
-    @Test func walAndFullSynchronousOnEveryConnection() throws {
-        let fixture = try RegistryFixture()
+    @Test func walAndFullSynchronousOnEveryConnection() async throws {
+        let fixture = try await RegistryFixture()
         let registry = try #require(fixture.registry as? SQLiteRegistry)
-        let (readMode, readSync) = try registry.pool.read { db in
+        let (readMode, readSync) = try await registry.pool.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
         }
         #expect(readMode == "wal")
         #expect(readSync == 2)  // FULL
-        let (writeSync, foreignKeys) = try registry.pool.write { db in
+        let (writeSync, foreignKeys) = try await registry.pool.write { db in
             (try Int.fetchOne(db, sql: "PRAGMA synchronous"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
         }
         #expect(writeSync == 2)
@@ -76,37 +88,37 @@ struct RegistrySchemaTests {
     }
 
     @Test(arguments: Backend.available)
-    func reopeningKeepsEverything(_ backend: Backend) throws {
-        let fixture = try RegistryFixture(backend)
-        let stored = try fixture.issueOne(RegistryFixture.licence())
-        let reopened = try fixture.reopen()
-        #expect(try reopened.licence(id: stored.id.description) == stored)
-        #expect(try reopened.types() == [RegistryFixture.businessLicence])
+    func reopeningKeepsEverything(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
+        let stored = try await fixture.issueOne(RegistryFixture.licence())
+        let reopened = try await fixture.reopen()
+        #expect(try await reopened.licence(id: stored.id) == stored)
+        #expect(try await reopened.types() == [RegistryFixture.businessLicence])
     }
 
-    @Test func unopenableOrMissingRegistriesAreRefused() throws {
-        #expect {
-            _ = try SQLiteRegistry(path: "/proc/no-such-dir/registry.sqlite")
+    @Test func unopenableOrMissingRegistriesAreRefused() async throws {
+        await #expect {
+            _ = try await SQLiteRegistry.open(path: "/proc/no-such-dir/registry.sqlite")
         } throws: { ($0 as? RegistryError)?.code == .invalid }
         let dir = TemporaryDirectory()
-        #expect {
-            _ = try SQLiteRegistry(path: dir.file("missing.sqlite"), create: false)
+        await #expect {
+            _ = try await SQLiteRegistry.open(path: dir.file("missing.sqlite"), create: false)
         } throws: { ($0 as? RegistryError)?.message.contains("no registry at") == true }
         #expect(!FileManager.default.fileExists(atPath: dir.file("missing.sqlite")))
         let notADatabase = try dir.write("text.sqlite", "just text, not SQLite")
-        #expect(throws: RegistryError.self) { try SQLiteRegistry(path: notADatabase, create: false) }
+        await #expect(throws: RegistryError.self) { try await SQLiteRegistry.open(path: notADatabase, create: false) }
     }
 }
 
 struct CatalogueTests {
     @Test(arguments: Backend.available)
-    func typesAreStoredAndUnique(_ backend: Backend) throws {
-        let fixture = try RegistryFixture(backend)
-        #expect(try fixture.registry.type(code: "11100000000013338W011") == RegistryFixture.businessLicence)
-        #expect {
-            try fixture.registry.addType(RegistryFixture.businessLicence, now: 0)
+    func typesAreStoredAndUnique(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
+        #expect(try await fixture.registry.type(code: "11100000000013338W011") == RegistryFixture.businessLicence)
+        await #expect {
+            try await fixture.registry.addType(RegistryFixture.businessLicence, now: 0)
         } throws: { ($0 as? RegistryError)?.code == .conflict }
-        #expect(try fixture.registry.type(code: "11100000000013338W099") == nil)
+        #expect(try await fixture.registry.type(code: "11100000000013338W099") == nil)
     }
 
     @Test func typeValidation() {
@@ -124,9 +136,9 @@ struct CatalogueTests {
 
 struct IssuanceTests {
     @Test(arguments: Backend.available)
-    func issuedLicencesCarryTheirSlotAndVerify(_ backend: Backend) throws {
-        let fixture = try RegistryFixture(backend)
-        let stored = try fixture.issueOne(RegistryFixture.licence())
+    func issuedLicencesCarryTheirSlotAndVerify(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
+        let stored = try await fixture.issueOne(RegistryFixture.licence())
         #expect(stored.status == .valid)
         #expect(stored.licence.typeName == "营业执照")
         let claims = try LicenceToken.decode(stored.token).claims
@@ -137,36 +149,36 @@ struct IssuanceTests {
         let trust = TrustList([TrustedKey(kid: RegistryFixture.signer.kid, role: .issuer, issuer: RegistryFixture.issuer,
                                           notBefore: 0, notAfter: .max, state: .active, verifier: RegistryFixture.signer)])
         #expect(Verifier(trustStore: trust, clock: FixedClock(RegistryFixture.now)).verify(stored.token).outcome == .valid)
-        #expect(try fixture.registry.statusEvents(licenceID: stored.id.description).map(\.status) == [.valid])
+        #expect(try await fixture.registry.statusEvents(licenceID: stored.id).map(\.status) == [.valid])
     }
 
     @Test(arguments: Backend.available)
-    func sameContentIsANoOpDifferentContentNeedsANewVersion(_ backend: Backend) throws {
-        let fixture = try RegistryFixture(backend)
-        let first = try fixture.issueOne(RegistryFixture.licence())
-        guard case .unchanged(let again) = try fixture.issue([RegistryFixture.licence()])[0] else {
+    func sameContentIsANoOpDifferentContentNeedsANewVersion(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
+        let first = try await fixture.issueOne(RegistryFixture.licence())
+        guard case .unchanged(let again) = try await fixture.issue([RegistryFixture.licence()])[0] else {
             Issue.record("re-issuing the same licence must be a no-op")
             return
         }
         #expect(again == first)
         let changed = try RegistryFixture.licence(capital: "200万元人民币")
-        let refused = try fixture.issue([changed])[0].failure
+        let refused = try await fixture.issue([changed])[0].failure
         #expect(refused?.field == "number" && refused?.message.contains("--new-version") == true)
 
-        let second = try fixture.issueOne(changed, newVersion: true)
+        let second = try await fixture.issueOne(changed, newVersion: true)
         #expect(second.id.version == 2 && second.id.serial == first.id.serial)
-        let old = try #require(try fixture.registry.licence(id: first.id.description))
+        let old = try #require(try await fixture.registry.licence(id: first.id))
         #expect(old.status == .superseded && old.supersededBy == second.id.description)
-        #expect(try fixture.registry.statusEvents(licenceID: first.id.description).map(\.status) == [.valid, .superseded])
+        #expect(try await fixture.registry.statusEvents(licenceID: first.id).map(\.status) == [.valid, .superseded])
         // The superseded version keeps its slot, which now says 3.
-        let list = try #require(try fixture.registry.statusLists().first)
+        let list = try #require(try await fixture.registry.statusLists().first)
         #expect(list.list[Int(old.statusIndex)] == LicenceStatus.superseded.listValue)
         #expect(list.list[Int(second.statusIndex)] == 0)
     }
 
     @Test(arguments: Backend.available)
-    func requestsFailOneByOne(_ backend: Backend) throws {
-        let fixture = try RegistryFixture(backend)
+    func requestsFailOneByOne(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
         var unknownType = try RegistryFixture.licence(number: "2")
         unknownType.typeCode = "11100000000013338W099"
         var undefinedField = try RegistryFixture.licence(number: "3")
@@ -176,29 +188,74 @@ struct IssuanceTests {
         let citizen = try LicenceDocument(type: "11100000000013338W011", typeName: "x", number: "5",
                                           holder: .init(name: "张三", code: "11010519491231002X", codeType: "111"),
                                           validFrom: "2026-01-01").validated(defaultIssuer: RegistryFixture.issuer)
-        let outcomes = try fixture.issue([try RegistryFixture.licence(number: "1"), unknownType, undefinedField, missingField,
+        let outcomes = try await fixture.issue([try RegistryFixture.licence(number: "1"), unknownType, undefinedField, missingField,
                                           citizen, try RegistryFixture.licence(number: "1")])
         #expect(outcomes.map { $0.failure?.field } == [nil, "type", "fields.经营期限", "fields.注册资本", "holder.codeType", "number"])
-        #expect(try fixture.registry.licences(LicenceFilter()).count == 1)
+        #expect(try await fixture.registry.licences(LicenceFilter()).count == 1)
+    }
+
+    /// One mixed batch on both engines: the same outcome and message for every request (the
+    /// rules of issuance are one piece of code, the engines only read and write).
+    @Test func bothEnginesDecideAlike() async throws {
+        guard Backend.available.contains(.postgres) else { return }
+        func run(_ backend: Backend) async throws -> [String] {
+            let fixture = try await RegistryFixture(backend)
+            _ = try await fixture.issueOne(RegistryFixture.licence(number: "same"))
+            _ = try await fixture.issueOne(RegistryFixture.licence(number: "changed"))
+            _ = try await fixture.issueOne(RegistryFixture.licence(number: "versioned"))
+            let revoked = try await fixture.issueOne(RegistryFixture.licence(number: "revoked"))
+            _ = try await fixture.registry.changeStatus(id: revoked.id, to: .revoked, reason: "r", actor: "a", now: 1)
+            var wrongType = try RegistryFixture.licence(number: "wrong type")
+            wrongType.typeCode = "11100000000013338W099"
+            var missingField = try RegistryFixture.licence(number: "missing field")
+            missingField.fields["注册资本"] = nil
+            let batch: [IssueRequest] = [
+                IssueRequest(licence: try RegistryFixture.licence(number: "new")),
+                IssueRequest(licence: try RegistryFixture.licence(number: "same")),
+                IssueRequest(licence: try RegistryFixture.licence(number: "changed", capital: "9元")),
+                IssueRequest(licence: try RegistryFixture.licence(number: "versioned", capital: "9元"), newVersion: true),
+                IssueRequest(licence: try RegistryFixture.licence(number: "revoked", capital: "9元"), newVersion: true),
+                IssueRequest(licence: wrongType), IssueRequest(licence: missingField),
+                IssueRequest(licence: try RegistryFixture.licence(number: "new")),
+            ]
+            let outcomes = try await fixture.registry.issue(batch, signer: RegistryFixture.signer, publicURL: RegistryFixture.publicURL,
+                                                            actor: "tester", now: RegistryFixture.now)
+            // Identifiers are random: each is replaced by the number it was issued for.
+            let names = Dictionary(try await fixture.registry.licences(LicenceFilter(limit: 100)).map { ($0.id.description, $0.licence.number) },
+                                   uniquingKeysWith: { a, _ in a })
+            return outcomes.map { outcome in
+                switch outcome {
+                case .issued(let stored): return "issued \(stored.licence.number) v\(stored.id.version)"
+                case .unchanged(let stored): return "unchanged \(stored.licence.number)"
+                case .failed(let error):
+                    var message = "\(error.field ?? "-"): \(error.message)"
+                    for (id, number) in names { message = message.replacingOccurrences(of: id, with: "<\(number)>") }
+                    return message
+                }
+            }
+        }
+        let sqlite = try await run(.sqlite)
+        #expect(sqlite.count == 8 && sqlite[0] == "issued new v1" && sqlite[3] == "issued versioned v2", "\(sqlite)")
+        #expect(try await run(.postgres) == sqlite)
     }
 
     @Test(arguments: Backend.available)
-    func queriesFindEveryLicenceOfAHolder(_ backend: Backend) throws {
-        let fixture = try RegistryFixture(backend)
-        _ = try fixture.issue((1...5).map { try RegistryFixture.licence(number: "A\($0)") })
-        _ = try fixture.issue((1...3).map { try RegistryFixture.licence(number: "B\($0)", holderCode: "91110000600037341L") })
-        #expect(try fixture.registry.licences(LicenceFilter(holderCode: "91110000600037341l")).count == 3)
-        #expect(try fixture.registry.licences(LicenceFilter(holderCode: "91350100MA2Y01111F")).count == 5)
-        #expect(try fixture.registry.licences(LicenceFilter(typeCode: "11100000000013338W011", limit: 4)).count == 4)
-        let some = try fixture.registry.licences(LicenceFilter(holderCode: "91110000600037341L"))
-        _ = try fixture.registry.changeStatus(id: some[0].id.description, to: .revoked, reason: "r", actor: "a", now: 1)
-        #expect(try fixture.registry.licences(LicenceFilter(status: .revoked)).map(\.id) == [some[0].id])
+    func queriesFindEveryLicenceOfAHolder(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
+        _ = try await fixture.issue((1...5).map { try RegistryFixture.licence(number: "A\($0)") })
+        _ = try await fixture.issue((1...3).map { try RegistryFixture.licence(number: "B\($0)", holderCode: "91110000600037341L") })
+        #expect(try await fixture.registry.licences(LicenceFilter(holderCode: "91110000600037341l")).count == 3)
+        #expect(try await fixture.registry.licences(LicenceFilter(holderCode: "91350100MA2Y01111F")).count == 5)
+        #expect(try await fixture.registry.licences(LicenceFilter(typeCode: "11100000000013338W011", limit: 4)).count == 4)
+        let some = try await fixture.registry.licences(LicenceFilter(holderCode: "91110000600037341L"))
+        _ = try await fixture.registry.changeStatus(id: some[0].id, to: .revoked, reason: "r", actor: "a", now: 1)
+        #expect(try await fixture.registry.licences(LicenceFilter(status: .revoked)).map(\.id) == [some[0].id])
     }
 
     @Test(arguments: Backend.available)
-    func slotsAreUniqueAndScattered(_ backend: Backend) throws {
-        let fixture = try RegistryFixture(backend)
-        let outcomes = try fixture.issue((0..<300).map { try RegistryFixture.licence(number: "N\($0)") })
+    func slotsAreUniqueAndScattered(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
+        let outcomes = try await fixture.issue((0..<300).map { try RegistryFixture.licence(number: "N\($0)") })
         let indexes = outcomes.compactMap { outcome -> Int64? in
             if case .issued(let stored) = outcome { return stored.statusIndex }
             return nil
@@ -223,66 +280,67 @@ struct IssuanceTests {
 
     @Test(arguments: Backend.available)
     func concurrentIssuersShareOneDatabase(_ backend: Backend) async throws {
-        let fixture = try RegistryFixture(backend)
-        let registries = [fixture.registry, try fixture.reopen(), try fixture.reopen()]
+        let fixture = try await RegistryFixture(backend)
+        let registries = [fixture.registry, try await fixture.reopen(), try await fixture.reopen()]
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, registry) in registries.enumerated() {
                 group.addTask {
                     for round in 0..<10 {
                         // Each issuer issues its own numbers, and also the shared ones everybody issues.
                         let batch = try [RegistryFixture.licence(number: "P\(index)-\(round)"), RegistryFixture.licence(number: "S\(round)")]
-                        let outcomes = try fixture.issue(batch, into: registry)
+                        let outcomes = try await fixture.issue(batch, into: registry)
                         #expect(outcomes.allSatisfy { $0.failure == nil }, "\(outcomes)")
                     }
                 }
             }
             try await group.waitForAll()
         }
-        let all = try fixture.registry.licences(LicenceFilter())
+        let all = try await fixture.registry.licences(LicenceFilter())
         #expect(all.count == 40)
         #expect(Set(all.map(\.id)).count == 40)
         #expect(Set(all.map { "\($0.statusList)/\($0.statusIndex)" }).count == 40)
         // Every licence was issued once: one history entry each.
         for licence in all.prefix(10) {
-            #expect(try fixture.registry.statusEvents(licenceID: licence.id.description).map(\.status) == [.valid])
+            #expect(try await fixture.registry.statusEvents(licenceID: licence.id).map(\.status) == [.valid])
         }
     }
 }
 
 struct StatusTests {
     @Test(arguments: Backend.available)
-    func lifeCycleAndHistory(_ backend: Backend) throws {
-        let fixture = try RegistryFixture(backend)
-        let id = try fixture.issueOne(RegistryFixture.licence()).id.description
+    func lifeCycleAndHistory(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
+        let id = try await fixture.issueOne(RegistryFixture.licence()).id
         let registry = fixture.registry
-        #expect(try registry.changeStatus(id: id, to: .suspended, reason: "调查", actor: "a", now: 10).status == .suspended)
-        #expect(throws: RegistryError.self) { try registry.changeStatus(id: id, to: .suspended, reason: "x", actor: "a", now: 11) }
-        #expect(try registry.changeStatus(id: id, to: .valid, reason: "结束", actor: "b", now: 12).status == .valid)
-        #expect(throws: RegistryError.self) { try registry.changeStatus(id: id, to: .valid, reason: "x", actor: "a", now: 13) }
-        #expect(try registry.changeStatus(id: id, to: .revoked, reason: "吊销", actor: "c", now: 14).status == .revoked)
+        #expect(try await registry.changeStatus(id: id, to: .suspended, reason: "调查", actor: "a", now: 10).status == .suspended)
+        await #expect(throws: RegistryError.self) { try await registry.changeStatus(id: id, to: .suspended, reason: "x", actor: "a", now: 11) }
+        #expect(try await registry.changeStatus(id: id, to: .valid, reason: "结束", actor: "b", now: 12).status == .valid)
+        await #expect(throws: RegistryError.self) { try await registry.changeStatus(id: id, to: .valid, reason: "x", actor: "a", now: 13) }
+        #expect(try await registry.changeStatus(id: id, to: .revoked, reason: "吊销", actor: "c", now: 14).status == .revoked)
         for status in [LicenceStatus.valid, .suspended, .revoked] {
-            #expect {
-                try registry.changeStatus(id: id, to: status, reason: "x", actor: "a", now: 15)
+            await #expect {
+                try await registry.changeStatus(id: id, to: status, reason: "x", actor: "a", now: 15)
             } throws: { ($0 as? RegistryError)?.message.contains("final") == true }
         }
-        let history = try registry.statusEvents(licenceID: id)
+        let history = try await registry.statusEvents(licenceID: id)
         #expect(history.map(\.status) == [.valid, .suspended, .valid, .revoked])
         #expect(history.map(\.actor) == ["tester", "a", "b", "c"])
         #expect(history.last?.reason == "吊销")
-        #expect {
-            try registry.changeStatus(id: "1.2.156.3005.2.x", to: .revoked, reason: "x", actor: "a", now: 1)
+        await #expect {
+            try await registry.changeStatus(id: RegistryFixture.absentIdentifier, to: .revoked, reason: "x", actor: "a", now: 1)
         } throws: { ($0 as? RegistryError)?.code == .notFound }
-        #expect(throws: RegistryError.self) { try registry.changeStatus(id: id, to: .revoked, reason: "  ", actor: "a", now: 1) }
+        await #expect(throws: RegistryError.self) { try await registry.changeStatus(id: id, to: .revoked, reason: "  ", actor: "a", now: 1) }
     }
 
     @Test(arguments: Backend.available)
-    func exportedListsAnswerForEveryLicence(_ backend: Backend) throws {
-        let fixture = try RegistryFixture(backend)
-        let stored = try (0..<4).map { try fixture.issueOne(RegistryFixture.licence(number: "S\($0)")) }
-        _ = try fixture.registry.changeStatus(id: stored[1].id.description, to: .suspended, reason: "r", actor: "a", now: 1)
-        _ = try fixture.registry.changeStatus(id: stored[2].id.description, to: .revoked, reason: "r", actor: "a", now: 1)
+    func exportedListsAnswerForEveryLicence(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
+        var stored: [StoredLicence] = []
+        for index in 0..<4 { stored.append(try await fixture.issueOne(RegistryFixture.licence(number: "S\(index)"))) }
+        _ = try await fixture.registry.changeStatus(id: stored[1].id, to: .suspended, reason: "r", actor: "a", now: 1)
+        _ = try await fixture.registry.changeStatus(id: stored[2].id, to: .revoked, reason: "r", actor: "a", now: 1)
         let statusKey = FakeKey(secret: 99)
-        let snapshot = try #require(try fixture.registry.statusLists().first)
+        let snapshot = try #require(try await fixture.registry.statusLists().first)
         #expect(snapshot.used == 4 && snapshot.list.count == SlotPermutation.size)
         let bytes = try StatusListToken(uri: snapshot.uri, issuedAt: 100, expires: 10_000, ttl: 3600, list: snapshot.list)
             .signed(with: statusKey)
@@ -320,16 +378,16 @@ struct StatusListCodecTests {
 
 struct AgencyRegistryTests {
     @Test(arguments: Backend.available)
-    func agenciesKeysAndUsageRecords(_ backend: Backend) throws {
-        let fixture = try RegistryFixture(backend)
+    func agenciesKeysAndUsageRecords(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
         let registry = fixture.registry
-        let stored = try fixture.issueOne(RegistryFixture.licence())
+        let stored = try await fixture.issueOne(RegistryFixture.licence())
         let agency = Agency(code: "11350100MB0000456D", name: "福州市行政服务中心", grants: ["11100000000013338W011"], createdAt: 100)
         let hash = Array(repeating: UInt8(7), count: 32)
-        try registry.addAgency(agency, keyHash: hash)
-        #expect(throws: RegistryError.self) { try registry.addAgency(agency, keyHash: Array(repeating: 8, count: 32)) }
-        #expect(try registry.agency(keyHash: hash) == agency)
-        #expect(try registry.agency(keyHash: Array(repeating: 9, count: 32)) == nil)
+        try await registry.addAgency(agency, keyHash: hash)
+        await #expect(throws: RegistryError.self) { try await registry.addAgency(agency, keyHash: Array(repeating: 8, count: 32)) }
+        #expect(try await registry.agency(keyHash: hash) == agency)
+        #expect(try await registry.agency(keyHash: Array(repeating: 9, count: 32)) == nil)
 
         let id = stored.id.description
         let records = [
@@ -337,11 +395,11 @@ struct AgencyRegistryTests {
             UsageRecord(agency: agency.code, licence: id, action: .read, cause: nil, outcome: "details", at: 2_000),
             UsageRecord(agency: agency.code, licence: nil, action: .verify, cause: "", outcome: "malformed", at: 3_000),
         ]
-        try registry.recordUsage(records)
+        try await registry.recordUsage(records)
         if let sqlite = registry as? SQLiteRegistry {
             // An agency the registry does not know leaves a record with no agency (NULL), which the
             // reads by agency do not show.
-            try registry.recordUsage([UsageRecord(agency: "00000000000000000X", licence: nil, action: .verify, cause: nil,
+            try await registry.recordUsage([UsageRecord(agency: "00000000000000000X", licence: nil, action: .verify, cause: nil,
                                                   outcome: "malformed", at: 5_000)])
             let orphan = try #require(try sqlite.pool.read { db in
                 try Row.fetchOne(db, sql: "SELECT agency_id, licence_id, cause, outcome FROM usage_record WHERE at = 5000")
@@ -350,21 +408,43 @@ struct AgencyRegistryTests {
             #expect(orphan["cause"] as String? == nil && orphan["outcome"] as String? == "malformed")
         }
         // Every column as written: texts, an empty text, NULLs.
-        #expect(try registry.usage(licenceID: nil, agencyCode: agency.code, limit: 10) == records.reversed())
-        #expect(try registry.usage(licenceID: id, agencyCode: nil, limit: 10).map(\.at) == [2_000, 1_000])
-        #expect(try registry.usage(licenceID: nil, agencyCode: agency.code, limit: 2).count == 2)
-        let statistics = try registry.usageStatistics(since: 1_500)
+        #expect(try await registry.usage(licenceID: nil, agencyCode: agency.code, limit: 10) == records.reversed())
+        #expect(try await registry.usage(licenceID: id, agencyCode: nil, limit: 10).map(\.at) == [2_000, 1_000])
+        #expect(try await registry.usage(licenceID: nil, agencyCode: agency.code, limit: 2).count == 2)
+        let statistics = try await registry.usageStatistics(since: 1_500)
         #expect(statistics.perAgency.map(\.count) == [2])
         #expect(statistics.perType.map(\.name) == ["营业执照"] && statistics.perType.first?.count == 1)
 
         // Retention: records before the cutoff go, the rest stay.
-        #expect(try registry.purgeUsage(before: 2_500) == 2)
-        #expect(try registry.usage(licenceID: nil, agencyCode: agency.code, limit: 10).map(\.at) == [3_000])
+        #expect(try await registry.purgeUsage(before: 2_500) == 2)
+        #expect(try await registry.usage(licenceID: nil, agencyCode: agency.code, limit: 10).map(\.at) == [3_000])
 
-        let revoked = try registry.revokeAgency(code: agency.code, now: 4_000)
+        let revoked = try await registry.revokeAgency(code: agency.code, now: 4_000)
         #expect(revoked.revokedAt == 4_000)
-        #expect(try registry.agency(keyHash: hash) == nil)
-        #expect(throws: RegistryError.self) { try registry.revokeAgency(code: agency.code, now: 5_000) }
-        #expect(throws: RegistryError.self) { try registry.revokeAgency(code: "11430000006122244L", now: 5_000) }
+        #expect(try await registry.agency(keyHash: hash) == nil)
+        await #expect(throws: RegistryError.self) { try await registry.revokeAgency(code: agency.code, now: 5_000) }
+        await #expect(throws: RegistryError.self) { try await registry.revokeAgency(code: "11430000006122244L", now: 5_000) }
+    }
+
+    /// Uses of other authorities' licences (跨省互认) are recorded with their authority and counted by it.
+    @Test(arguments: Backend.available)
+    func usageOfForeignLicencesByAuthority(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
+        let registry = fixture.registry
+        let agency = Agency(code: "11350100MB0000456D", name: "福州市行政服务中心", grants: [], createdAt: 100)
+        try await registry.addAgency(agency, keyHash: Array(repeating: UInt8(7), count: 32))
+        let foreign = "1.2.156.3005.2.11100000000013338W011.11330100MB0000789X.20260000001.001.0"
+        let records = [
+            UsageRecord(agency: agency.code, licence: foreign, action: .verify, cause: nil, outcome: "valid", at: 1_000,
+                        authority: "11330000MB0005678X", authorityName: "浙江省大数据发展管理局"),
+            UsageRecord(agency: agency.code, licence: foreign, action: .verify, cause: nil, outcome: "revoked", at: 1_100,
+                        authority: "11330000MB0005678X", authorityName: "浙江省大数据发展管理局"),
+            UsageRecord(agency: agency.code, licence: nil, action: .verify, cause: nil, outcome: "malformed", at: 1_200),
+        ]
+        try await registry.recordUsage(records)
+        #expect(try await registry.usage(licenceID: nil, agencyCode: agency.code, limit: 10) == records.reversed())
+        let statistics = try await registry.usageStatistics(since: 0)
+        #expect(statistics.perAuthority == [UsageStatistics.Count(code: "11330000MB0005678X", name: "浙江省大数据发展管理局", count: 2)])
+        #expect(statistics.perAgency.map(\.count) == [3])
     }
 }

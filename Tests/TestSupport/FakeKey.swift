@@ -8,8 +8,9 @@ public struct FakeKey: Signer, SignatureVerifier {
     public var algorithm: SignatureAlgorithm = .edDSA
     public var kid: [UInt8]
 
-    public init(secret: UInt64, kid: [UInt8]? = nil) {
+    public init(secret: UInt64, algorithm: SignatureAlgorithm = .edDSA, kid: [UInt8]? = nil) {
         self.secret = secret
+        self.algorithm = algorithm
         self.kid = kid ?? withUnsafeBytes(of: secret.bigEndian) { Array($0) }
     }
 

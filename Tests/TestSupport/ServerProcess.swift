@@ -37,16 +37,20 @@ public final class ServerProcess: @unchecked Sendable {
     private let process = Process()
     private let output: String
 
-    /// Starts `elicence serve ARGUMENTS --port P` in `directory` and waits until `/healthz` answers.
+    /// The server's process id, for signals such as SIGHUP.
+    public var processIdentifier: Int32 { process.processIdentifier }
+
+    /// Starts `elicence serve ARGUMENTS --port P` in `directory` and waits until `/healthz` answers;
+    /// P is `port` when given (a server whose address must be known before it starts), else a free one.
     public init(_ arguments: [String], directory: TemporaryDirectory = TemporaryDirectory("elicence-server"),
-                environment: [String: String] = [:], timeout: TimeInterval = 60) throws {
+                environment: [String: String] = [:], timeout: TimeInterval = 60, port: Int? = nil) throws {
         self.directory = directory
-        port = freePort()
+        self.port = port ?? freePort()
         output = directory.file("server.log")
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         let logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         process.executableURL = URL(fileURLWithPath: Paths.elicence)
-        process.arguments = ["serve"] + arguments + ["--port", String(port)]
+        process.arguments = ["serve"] + arguments + ["--port", String(self.port)]
         process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = logHandle
@@ -68,6 +72,9 @@ public final class ServerProcess: @unchecked Sendable {
             process.waitUntilExit()
         }
     }
+
+    /// The server's process id (a test may stop it from elsewhere, as an operator would).
+    public var pid: Int32 { process.processIdentifier }
 
     /// Everything the server printed so far.
     public func log(tail: Int = 100_000) -> String {

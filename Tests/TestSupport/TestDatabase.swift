@@ -97,6 +97,19 @@ public final class TestDatabase: Sendable {
         return arguments
     }
 
+    /// Runs SQL in this test's database, from outside the registry: the `sqlite3` shell or `psql`.
+    @discardableResult
+    public func execute(_ sql: String) throws -> String {
+        switch backend {
+        case .postgres:
+            return try psql(sql)
+        case .sqlite:
+            let result = try run("sqlite3", [url, sql])
+            guard result.status == 0 else { throw ServerFailure(message: "sqlite3 failed: \(result)") }
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
     /// Runs SQL in this test's PostgreSQL database.
     @discardableResult
     public func psql(_ sql: String) throws -> String {

@@ -132,3 +132,13 @@ public func eventually(within seconds: Double, _ condition: () throws -> Bool) r
     } while Date() < deadline
     return try condition()
 }
+
+/// Whether `condition` becomes true within `seconds`, asked every 10 ms without holding a thread.
+public func eventually(within seconds: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    repeat {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    } while ContinuousClock.now < deadline
+    return try await condition()
+}

@@ -67,6 +67,11 @@ if "batch" in http:
 for r in (r for r in results if r["kind"] == "issuance" and r.get("engine", "sqlite") == "sqlite"):
     row("bulk issuance, ES256 (%d licences)" % r["licences"], r["licences"] / r["seconds"],
         "openssl speed ecdsap256 sign, 1 core", openssl.get("ES256", {}).get("sign", 0))
+for r in (r for r in results if r["kind"] == "issuance_without_log"):
+    logged = next((x for x in results if x["kind"] == "issuance" and x.get("engine", "sqlite") == "sqlite"), None)
+    if logged:
+        row("bulk issuance with the transparency log (%d licences)" % r["licences"], logged["licences"] / logged["seconds"],
+            "the same without the log", r["licences"] / r["seconds"], 0.9)
 million = [r for r in results if r["kind"] == "million"]
 
 print("Benchmark, %s, %s, %d cores" % (datetime.date.today().isoformat(), platform.platform(terse=True), cores))
@@ -109,3 +114,22 @@ if pg_issuance:
     for r in propagation:
         print("| status change reported by every server (%d servers, %d changes): median / p95 / worst | next answer "
               "| %.1f / %.1f / %.1f ms | |" % (r["servers"], r["changes"], r["median_ms"], r["p95_ms"], r["max_ms"]))
+
+# A slow database (Tools/slow-database): does the server keep answering while registry reads wait for it?
+for r in (r for r in results if r["kind"] == "slow-database"):
+    print()
+    print("Slow database, same run: PostgreSQL %g ms away each way (Tools/delay-proxy), %s; %d clients read the "
+          "registry while %d connections measure; %d s a measure in %d rounds"
+          % (r["delay_ms"], "server pool %d" % r["pool"] if r.get("pool") else "the server's default pool",
+             r["clients"], r["measuring_connections"], r["seconds"], r["rounds"]))
+    print()
+    print("| measure | value | criterion | holds |")
+    print("| --- | ---: | --- | --- |")
+    for row in r["rows"]:
+        holds = row["holds"]
+        print("| %s | %s | %s | %s |" % (row["measure"], row["value"], row["criterion"],
+                                        "" if holds is None else "yes" if holds else "no"))
+    proxy = r.get("proxy") or {}
+    if proxy:
+        print("| the delay proxy's own lag beyond the delay: p50 / p99 / worst | %.1f / %.1f / %.1f ms | | |"
+              % (proxy["late_ms_p50"], proxy["late_ms_p99"], proxy["late_ms_max"]))

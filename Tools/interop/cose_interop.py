@@ -6,6 +6,12 @@
       JSON. Exit 0 when the signature verifies, 1 when it does not.
   cose_interop.py sign ALG PRIVATE_KEY_PEM KID_HEX ISSUER_CODE OUT_FILE
       Makes a licence token with pycose and cbor2 (ALG: ES256 or EdDSA) and writes its EL1: text.
+  cose_interop.py verify-trust-list COSE_FILE ANCHOR_PUBLIC_KEY_PEM
+      Verifies a signed trust list (a COSE_Sign1 file) with pycose and prints its header and claims
+      as JSON. Exit 0 when the signature verifies, 1 when it does not.
+  cose_interop.py sm2-parts COSE_FILE OUT_DIR
+      Writes the bytes an SM2 COSE_Sign1 signs (Sig_structure) to OUT_DIR/tbs and its signature as
+      DER to OUT_DIR/sig.der, for `openssl pkeyutl -verify` to check.
 
 base45 is written out here from RFC 9285 so that nothing of ELicence's own code is involved.
 """
@@ -87,6 +93,35 @@ def sign(alg, private_pem, kid_hex, issuer_code, out_file):
     return 0
 
 
+def verify_trust_list(cose_file, public_pem):
+    data = open(cose_file, "rb").read()
+    message = Sign1Message.decode(data)
+    message.key = CoseKey.from_pem_public_key(open(public_pem).read())
+    ok = message.verify_signature()
+    claims = cbor2.loads(message.payload)
+    print(json.dumps({"verified": ok, "alg": message.phdr[Algorithm].fullname, "kid": message.phdr[KID].hex(),
+                      "typ": message.phdr.get(16), "tag18": data[0] == 0xD2, "claims": plain(claims)},
+                     ensure_ascii=False))
+    return 0 if ok else 1
+
+
+def sm2_parts(cose_file, out_dir):
+    # Read with cbor2 alone: pycose does not know the private-use SM2 algorithm.
+    item = cbor2.loads(open(cose_file, "rb").read())
+    assert isinstance(item, cbor2.CBORTag) and item.tag == 18, "not a tagged COSE_Sign1"
+    protected, _unprotected, payload, signature = item.value
+    assert cbor2.loads(protected)[1] == -65601, "not SM2"
+    open(out_dir + "/tbs", "wb").write(cbor2.dumps(["Signature1", protected, b"", payload]))
+    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+
+    def der_int(n):
+        body = n.to_bytes((n.bit_length() + 8) // 8, "big")
+        return b"\x02" + bytes([len(body)]) + body
+    body = der_int(r) + der_int(s)
+    open(out_dir + "/sig.der", "wb").write(b"\x30" + bytes([len(body)]) + body)
+    return 0
+
+
 def mod37_36(text):
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     p = 36
@@ -99,4 +134,5 @@ def mod37_36(text):
 
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    sys.exit({"verify": verify, "sign": sign}[command](*args))
+    sys.exit({"verify": verify, "sign": sign, "verify-trust-list": verify_trust_list,
+              "sm2-parts": sm2_parts}[command](*args))
