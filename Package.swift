@@ -132,6 +132,12 @@ let package = Package(
             dependencies: ["LicenceCore", "LicenceCrypto"],
             path: "Tools/bench/ELicenceBench"
         ),
+        // The floor of the server's trivial route for Tools/bench/run: Hummingbird alone, one route.
+        .executableTarget(
+            name: "bare-hummingbird",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Tools/bench/BareHummingbird"
+        ),
         .testTarget(
             name: "LicenceCoreTests",
             dependencies: ["LicenceCore", "TestSupport"]

@@ -11,16 +11,21 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
     static let pagePolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
         + "manifest-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     static let otherPolicy = "default-src 'none'; frame-ancestors 'none'"
+    /// The four headers, built once: appended to an answer in one step (no handler sets them).
+    static let pageHeaders = headers(policy: pagePolicy)
+    static let otherHeaders = headers(policy: otherPolicy)
+
+    private static func headers(policy: String) -> HTTPFields {
+        [.contentSecurityPolicy: policy, .xContentTypeOptions: "nosniff", HTTPField.Name("Referrer-Policy")!: "no-referrer",
+         HTTPField.Name("X-Frame-Options")!: "DENY"]
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
         // A worker's script is governed by its own response's policy: the service worker fetches the page's files.
         let type = response.headers[.contentType] ?? ""
         let isPage = type.hasPrefix("text/html") || type.hasPrefix("text/javascript")
-        response.headers[.contentSecurityPolicy] = isPage ? Self.pagePolicy : Self.otherPolicy
-        response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
-        response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        response.headers.append(contentsOf: isPage ? Self.pageHeaders : Self.otherHeaders)
         if request.method == .head {
             // The length the GET's body would have, and no body.
             response.body = ResponseBody(contentLength: response.body.contentLength) { writer in try await writer.finish(nil) }

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import LicenceCore
 import LicenceCrypto
 import LicenceStore
@@ -73,7 +74,9 @@ public struct ServerDependencies: Sendable {
 /// The request context: the client's address and, once authenticated, its agency.
 public struct ServerContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public var remoteAddress: String
+    /// The client's address, read from the connection when a route needs it (most never do).
+    public var remoteAddress: String { channel.remoteAddress?.ipAddress ?? "unknown" }
+    private let channel: any Channel
     public var agency: Agency?
     /// The registry's change counter as read while authenticating this request, after it arrived;
     /// the status check reuses it rather than asking the registry a second time.
@@ -82,6 +85,6 @@ public struct ServerContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        channel = source.channel
     }
 }

@@ -270,7 +270,10 @@ public struct IssuePlanner: Sendable {
             for holder in earlier[code] ?? [] where holder.name != name {
                 others.append("is named \(holder.name) earlier in this batch (licence \(holder.number))")
             }
-            earlier[code, default: []].append((name, item.licence.number))
+            // The distinct names of a code, as the registry's answer has them: a few, not every licence.
+            if earlier[code]?.contains(where: { $0.name == name }) != true, earlier[code, default: []].count < 4 {
+                earlier[code, default: []].append((name, item.licence.number))
+            }
             guard !others.isEmpty else { continue }
             var unique: [String] = []
             for other in others where !unique.contains(other) { unique.append(other) }

@@ -62,6 +62,19 @@ struct HolderNameNoteTests {
                                              registered: ["91350100MA2Y01111F": [old]]).isEmpty)
         let notes = IssuePlanner.holderNameNotes([try planned(0, "X2", "新名称有限公司")], registered: ["91350100MA2Y01111F": [old]])
         #expect(notes[0]?.first?.message.contains("is registered as 旧名称有限公司 (licence X1)") == true)
+
+        // Many licences of one holder in a batch: each is compared with the code's first few names,
+        // not with every earlier licence, and names at most three of the others.
+        let names = (0..<3000).map { $0 < 6 ? "第\($0)有限公司" : "第0有限公司" }
+        let many = IssuePlanner.holderNameNotes(try names.enumerated().map { try planned($0.offset, "N\($0.offset)", $0.element) },
+                                                registered: [:])
+        #expect(many.count == 2999 && many[0] == nil)
+        #expect(many[2999]?.first?.message == "holder code 91350100MA2Y01111F is named 第1有限公司 earlier in this batch (licence N1) and "
+            + "is named 第2有限公司 earlier in this batch (licence N2) and is named 第3有限公司 earlier in this batch (licence N3); "
+            + "this licence names 第0有限公司: check the holder's name and code")
+        #expect(many[5]?.first?.message == "holder code 91350100MA2Y01111F is named 第0有限公司 earlier in this batch (licence N0) and "
+            + "is named 第1有限公司 earlier in this batch (licence N1) and is named 第2有限公司 earlier in this batch (licence N2); "
+            + "this licence names 第5有限公司: check the holder's name and code")
     }
 }
 

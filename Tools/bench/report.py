@@ -74,6 +74,37 @@ for r in (r for r in results if r["kind"] == "issuance_without_log"):
             "the same without the log", r["licences"] / r["seconds"], 0.9)
 million = [r for r in results if r["kind"] == "million"]
 
+# Server CPU a request against the physical floor, every figure from this run: the trivial route
+# against Hummingbird alone; a cached answer against the trivial route; a cold one against the
+# trivial route plus one signature check of the token's algorithm on one core (the fastest library,
+# as measured in process); a batch token against one check.
+floor_rows = []
+def floor_row(measure, cost, floor_name, floor, ratio, target, at_most=False):
+    holds = ratio <= target if at_most else ratio >= target
+    floor_rows.append((measure, cost, floor_name, floor, ratio, "%s %.2f %s" % ("≤" if at_most else "≥", target,
+                                                                               "yes" if holds else "no")))
+check_us = {}
+for r in (r for r in results if r["kind"] == "inprocess"):
+    check_us[r["alg"]] = 1e6 / max(openssl.get(r["alg"], {}).get("verify", 0), r["signature_per_s"], r["openssl_evp_per_s"])
+if "trivial" in http and "bare" in http:
+    t, b = http["trivial"]["server_cpu_us"], http["bare"]["server_cpu_us"]
+    floor_row("GET /healthz (trivial route), a request", t, "bare Hummingbird, one route", b, t / b, 1.5, at_most=True)
+for alg, suffix in [("ES256", ""), ("SM2", "-SM2"), ("EdDSA", "-EdDSA")]:
+    if "trivial" not in http or alg not in check_us:
+        continue
+    t, check = http["trivial"]["server_cpu_us"], check_us[alg]
+    if "cached" + suffix in http:
+        c = http["cached" + suffix]["server_cpu_us"]
+        floor_row("%s verify, one repeated token (cached), a request" % alg, c, "trivial route", t, t / c, 0.8)
+    if "cold" + suffix in http:
+        c = http["cold" + suffix]["server_cpu_us"]
+        floor_row("%s verify, unique tokens (cold), a request" % alg, c, "trivial route + one %s check" % alg, t + check,
+                  (t + check) / c, 0.85)
+    if "batch" + suffix in http:
+        c = http["batch" + suffix]["server_cpu_us"] / 1000
+        floor_row("%s batch verify, 1,000 tokens a request, a token" % alg, c, "one %s check, 1 core" % alg, check,
+                  check / c, 0.85)
+
 print("Benchmark, %s, %s, %d cores" % (datetime.date.today().isoformat(), platform.platform(terse=True), cores))
 print()
 print("| measure | value | baseline | baseline value | ratio | target |")
@@ -85,6 +116,25 @@ for r in million:
     print("| server start-up with 1,000,000 licences | %.1f s | | | | |" % r["startup_s"])
     print("| server memory (RSS) with 1,000,000 licences | %.0f MB | 300 MB | 300 | %.2f | ≤ 1.00 %s |"
           % (r["rss_kib"] / 1024, r["rss_kib"] / 1024 / 300, "yes" if r["rss_kib"] / 1024 < 300 else "no"))
+
+if floor_rows:
+    print()
+    print("Server CPU (user + system, from /proc) a request, against its floor measured in the same run; ratio = "
+          "floor / cost (for /healthz, cost / bare)")
+    print()
+    print("| measure | server CPU | floor | floor CPU | ratio | target |")
+    print("| --- | ---: | --- | ---: | ---: | --- |")
+    for measure, cost, floor_name, floor, ratio, target in floor_rows:
+        print("| %s | %.1f µs | %s | %.1f µs | %.2f | %s |" % (measure, cost, floor_name, floor, ratio, target))
+    rates = [(alg, suffix) for alg, suffix in [("SM2", "-SM2"), ("EdDSA", "-EdDSA")] if "cold" + suffix in http]
+    if rates:
+        print()
+        print("| SM2 and EdDSA tokens over HTTP | cached req/s | cold req/s | batch tokens/s |")
+        print("| --- | ---: | ---: | ---: |")
+        for alg, suffix in rates:
+            print("| %s | %.0f | %.0f | %.0f |" % (alg, http.get("cached" + suffix, {}).get("rps", float("nan")),
+                                                  http["cold" + suffix]["rps"],
+                                                  http.get("batch" + suffix, {}).get("rps", float("nan")) * 1000))
 
 # SQLite next to PostgreSQL, from the same run: the same licences, the same key, the same machine.
 pg_issuance = [r for r in results if r["kind"] == "issuance" and r.get("engine") == "postgres"]
