@@ -135,7 +135,7 @@ let package = Package(
         // The floor of the server's trivial route for Tools/bench/run: Hummingbird alone, one route.
         .executableTarget(
             name: "bare-hummingbird",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
             path: "Tools/bench/BareHummingbird"
         ),
         .testTarget(

@@ -1,5 +1,4 @@
 import Hummingbird
-import NIOCore
 import LicenceCore
 import LicenceCrypto
 import LicenceStore
@@ -74,9 +73,7 @@ public struct ServerDependencies: Sendable {
 /// The request context: the client's address and, once authenticated, its agency.
 public struct ServerContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The client's address, read from the connection when a route needs it (most never do).
-    public var remoteAddress: String { channel.remoteAddress?.ipAddress ?? "unknown" }
-    private let channel: any Channel
+    public var remoteAddress: String
     public var agency: Agency?
     /// The registry's change counter as read while authenticating this request, after it arrived;
     /// the status check reuses it rather than asking the registry a second time.
@@ -85,6 +82,6 @@ public struct ServerContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        channel = source.channel
+        remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 }
