@@ -138,9 +138,25 @@ extension PostgresRegistry {
                 WHERE licence.id = u.old
                 """)
         }
+        // The history and the log are appended under the event lock, held until commit; taken before
+        // the insert, it fixes the log's size, so each licence row is written with the index of its
+        // issuance leaf at once rather than inserted and then updated (an update writes the row and
+        // every index entry of it again). The indexes hold when every pending licence is written.
+        try await lockEvents(session)
+        let size = try await logSize(session)
+        var logIndexes: [String: Int64] = [:]
+        if !LogRecord.disabled {
+            var next = size
+            for index in items.indices where results[index] == nil {
+                for event in items[index].statusEvents {
+                    if event.status == .valid { logIndexes[event.licence] = next }
+                    next += 1
+                }
+            }
+        }
         // Numbers in one order in every batch: two batches waiting for each other's numbers would deadlock.
         let pending = items.indices.filter { results[$0] == nil }.sorted { items[$0].number.sortKey < items[$1].number.sortKey }
-        let inserted = try await insert(pending.map { items[$0] }, kid: kid, now: now, session)
+        let inserted = try await insert(pending.map { items[$0] }, kid: kid, now: now, logIndexes: logIndexes, session)
         var taken = Set<String>()
         let rejected = pending.filter { !inserted.contains(items[$0].identifier.description) }
         if !rejected.isEmpty {
@@ -160,13 +176,15 @@ extension PostgresRegistry {
         if !taken.isEmpty { throw RegistryError.identifiersTaken(taken) }
         for index in pending where results[index] == nil { results[index] = .written }
         let written = items.indices.filter { results[$0] == .written }.map { items[$0] }
-        try await appendEvents(written, kid: kid, actor: actor, now: now, session)
+        // A licence not written moved the leaves of those after it: their rows are given their indexes again.
+        try await appendEvents(written, kid: kid, actor: actor, now: now, size: size, rowsIndexed: rejected.isEmpty, session)
         if !written.isEmpty { try await PostgresRegistry.notify(session, "issue") }
         return results.map { $0! }
     }
 
     /// Inserts the licences in one statement; returns the identifiers actually inserted.
-    private static func insert(_ items: [PlannedLicence], kid: String, now: Int64, _ session: PostgresSession) async throws -> Set<String> {
+    private static func insert(_ items: [PlannedLicence], kid: String, now: Int64, logIndexes: [String: Int64],
+                               _ session: PostgresSession) async throws -> Set<String> {
         guard !items.isEmpty else { return [] }
         let encoder = JSONText.Encoder()
         var fields: [String] = []
@@ -176,11 +194,11 @@ extension PostgresRegistry {
         let query: PostgresQuery = """
             INSERT INTO licence (id, issuer_code, number, version, type_code, type_name, holder_name, holder_code,
                 holder_code_type, issuer_name, valid_from, valid_until, related_matter, fields, content_hash, signed, kid,
-                status, status_list, status_index, issued_at, id_hash)
+                status, status_list, status_index, issued_at, id_hash, log_index)
             SELECT u.id, u.issuer_code, u.number, u.version, u.type_code, u.type_name, u.holder_name, u.holder_code,
                 u.holder_code_type, u.issuer_name, u.valid_from, CASE WHEN u.has_until THEN u.valid_until END,
                 CASE WHEN u.has_matter THEN u.related_matter END, u.fields, u.content_hash, u.signed, \(kid),
-                'valid', u.status_list, u.status_index, \(now), u.id_hash
+                'valid', u.status_list, u.status_index, \(now), u.id_hash, NULLIF(u.log_index, -1)
             FROM unnest(\(items.map(\.identifier.description))::text[], \(licences.map(\.issuer.code))::text[],
                         \(licences.map(\.number))::text[], \(items.map { Int64($0.identifier.version) })::bigint[],
                         \(licences.map(\.typeCode))::text[], \(licences.map(\.typeName))::text[],
@@ -191,23 +209,23 @@ extension PostgresRegistry {
                         \(licences.map { $0.relatedMatter != nil })::bool[], \(fields)::text[],
                         \(items.map { ByteBuffer(bytes: $0.contentHash) })::bytea[], \(items.map { ByteBuffer(bytes: $0.signed) })::bytea[],
                         \(items.map(\.slot.list))::bigint[], \(items.map(\.slot.index))::bigint[],
-                        \(items.map { ByteBuffer(bytes: LicenceIDHash.of($0.identifier.description)) })::bytea[])
+                        \(items.map { ByteBuffer(bytes: LicenceIDHash.of($0.identifier.description)) })::bytea[],
+                        \(items.map { logIndexes[$0.identifier.description] ?? -1 })::bigint[])
               AS u(id, issuer_code, number, version, type_code, type_name, holder_name, holder_code, holder_code_type,
                    issuer_name, valid_from, valid_until, has_until, related_matter, has_matter, fields, content_hash, signed,
-                   status_list, status_index, id_hash)
+                   status_list, status_index, id_hash, log_index)
             ON CONFLICT DO NOTHING
             RETURNING id
             """
         return Set(try await session.rows(query).map { try $0.decode(String.self) })
     }
 
-    /// The history entries of a written batch, in order, under the event lock, each with its leaf in
-    /// the log; and each new licence the index of its issuance leaf.
-    private static func appendEvents(_ items: [PlannedLicence], kid: String, actor: String, now: Int64,
-                                     _ session: PostgresSession) async throws {
+    /// The history entries of a written batch, in order, each with its leaf in the log from `size`
+    /// on; the caller holds the event lock. Unless `rowsIndexed` (the insert already set them), each
+    /// new licence is given the index of its issuance leaf.
+    private static func appendEvents(_ items: [PlannedLicence], kid: String, actor: String, now: Int64, size: Int64,
+                                     rowsIndexed: Bool, _ session: PostgresSession) async throws {
         guard !items.isEmpty else { return }
-        try await lockEvents(session)
-        let size = try await logSize(session)
         var ids: [String] = [], statuses: [String] = [], reasons: [String] = [], indexes: [Int64] = []
         var leaves: [LogLeaf] = []
         var licences: [String] = [], licenceLeaves: [Int64] = []
@@ -235,10 +253,12 @@ extension PostgresRegistry {
             ORDER BY u.n
             """)
         guard logged else { return }
-        try await session.execute("""
+        if !rowsIndexed {
+            try await session.execute("""
             UPDATE licence SET log_index = u.log_index FROM unnest(\(licences)::text[], \(licenceLeaves)::bigint[]) AS u(id, log_index)
             WHERE licence.id = u.id
             """)
+        }
         try await appendLog(session, size: size, leaves: leaves)
     }
 }
