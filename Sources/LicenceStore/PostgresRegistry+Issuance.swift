@@ -144,16 +144,7 @@ extension PostgresRegistry {
         // every index entry of it again). The indexes hold when every pending licence is written.
         try await lockEvents(session)
         let size = try await logSize(session)
-        var logIndexes: [String: Int64] = [:]
-        if !LogRecord.disabled {
-            var next = size
-            for index in items.indices where results[index] == nil {
-                for event in items[index].statusEvents {
-                    if event.status == .valid { logIndexes[event.licence] = next }
-                    next += 1
-                }
-            }
-        }
+        let logIndexes = LogRecord.disabled ? [:] : issuanceLeaves(items.indices.filter { results[$0] == nil }.map { items[$0] }, from: size)
         // Numbers in one order in every batch: two batches waiting for each other's numbers would deadlock.
         let pending = items.indices.filter { results[$0] == nil }.sorted { items[$0].number.sortKey < items[$1].number.sortKey }
         let inserted = try await insert(pending.map { items[$0] }, kid: kid, now: now, logIndexes: logIndexes, session)
@@ -228,7 +219,6 @@ extension PostgresRegistry {
         guard !items.isEmpty else { return }
         var ids: [String] = [], statuses: [String] = [], reasons: [String] = [], indexes: [Int64] = []
         var leaves: [LogLeaf] = []
-        var licences: [String] = [], licenceLeaves: [Int64] = []
         for item in items {
             for event in item.statusEvents {
                 ids.append(event.licence)
@@ -236,8 +226,6 @@ extension PostgresRegistry {
                 reasons.append(event.reason)
                 indexes.append(size + Int64(leaves.count))
                 if event.status == .valid {
-                    licences.append(event.licence)
-                    licenceLeaves.append(size + Int64(leaves.count))
                     leaves.append(LogRecord.issuance(event.licence, signed: item.signed, kid: kid, issuedAt: now))
                 } else {
                     leaves.append(.statusChange(identifier: event.licence, status: event.status.rawValue, at: now))
@@ -254,12 +242,26 @@ extension PostgresRegistry {
             """)
         guard logged else { return }
         if !rowsIndexed {
+            let indexed = issuanceLeaves(items, from: size)
             try await session.execute("""
-            UPDATE licence SET log_index = u.log_index FROM unnest(\(licences)::text[], \(licenceLeaves)::bigint[]) AS u(id, log_index)
+            UPDATE licence SET log_index = u.log_index
+            FROM unnest(\(Array(indexed.keys))::text[], \(Array(indexed.values))::bigint[]) AS u(id, log_index)
             WHERE licence.id = u.id
             """)
         }
         try await appendLog(session, size: size, leaves: leaves)
+    }
+
+    /// The log index of each licence's issuance leaf when `items` append their status events, in
+    /// order, from `size` on (a new version's leaf follows its old version's).
+    private static func issuanceLeaves(_ items: [PlannedLicence], from size: Int64) -> [String: Int64] {
+        var indexes: [String: Int64] = [:]
+        var next = size
+        for event in items.flatMap(\.statusEvents) {
+            if event.status == .valid { indexes[event.licence] = next }
+            next += 1
+        }
+        return indexes
     }
 }
 
