@@ -132,6 +132,12 @@ let package = Package(
             dependencies: ["LicenceCore", "LicenceCrypto"],
             path: "Tools/bench/ELicenceBench"
         ),
+        // Usage records for Tools/bench/usage-records: bytes a record and the cost of an insert, at both ends.
+        .executableTarget(
+            name: "usage-records-bench",
+            dependencies: ["LicenceStore", .product(name: "Logging", package: "swift-log")],
+            path: "Tools/bench/UsageRecords"
+        ),
         // The floor of the server's trivial route for Tools/bench/run: Hummingbird alone, one route.
         .executableTarget(
             name: "bare-hummingbird",

@@ -167,6 +167,7 @@ enum PostgresSchema {
             "ALTER TABLE usage_record ADD COLUMN authority TEXT",
             "ALTER TABLE usage_record ADD COLUMN authority_name TEXT",
         ]),
+        Migration(version: 6, name: "compact usage records", statements: PostgresRegistry.compactUsageRecords),
     ]
 
     static var latestVersion: Int64 { migrations.last?.version ?? 0 }

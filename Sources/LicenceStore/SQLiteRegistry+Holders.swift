@@ -83,9 +83,11 @@ extension SQLiteRegistry {
     public func holderUsage(holderCode: String, limit: Int) async throws(RegistryError) -> [HolderUsageRecord] {
         try await read { db in
             try Row.fetchAll(db, sql: """
-                SELECT u.licence_id, l.type_name, a.name AS agency, u.action, u.cause, u.outcome, u.at
-                FROM licence l JOIN usage_record u ON u.licence_id = l.id LEFT JOIN agency a ON a.id = u.agency_id
-                WHERE l.holder_code = ? ORDER BY u.at DESC, u.id DESC LIMIT ?
+                SELECT l.id AS licence_id, l.type_name, a.name AS agency, ac.text AS action, c.text AS cause, oc.text AS outcome, u.at
+                FROM licence l JOIN usage_record u ON u.status_list = l.status_list AND u.status_index = l.status_index
+                LEFT JOIN agency a ON a.id = u.agency_id JOIN usage_text ac ON ac.id = u.action
+                LEFT JOIN usage_text c ON c.id = u.cause JOIN usage_text oc ON oc.id = u.outcome
+                WHERE l.holder_code = ? ORDER BY u.id DESC LIMIT ?
                 """, arguments: [holderCode, limit]).map { row in
                 HolderUsageRecord(licence: row["licence_id"], typeName: row["type_name"], agency: row["agency"],
                                   action: UsageRecord.Action(rawValue: row["action"]) ?? .read, cause: row["cause"],

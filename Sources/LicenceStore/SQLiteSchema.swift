@@ -179,6 +179,9 @@ enum SQLiteSchema {
                 ALTER TABLE usage_record ADD COLUMN authority_name TEXT;
                 """)
         }
+        migrator.registerMigration("v7: compact usage records") { db in
+            try SQLiteRegistry.compactUsageRecords(db)
+        }
         return migrator
     }
 }

@@ -10,24 +10,29 @@ struct BatchLine: Sendable {
     var document: Result<LicenceDocument, LicenceCoreError>
 }
 
-/// Reads JSONL and CSV batch files into licence JSON, line by line.
+/// Reads JSONL and CSV batch files into licence JSON, a transaction's lines at a time: memory holds one
+/// chunk of the file, whatever its size. A first pass counts the lines and checks that the file is
+/// UTF-8 text, so that a file that is not is refused before anything is issued.
 enum BatchReader {
-    static let maxFileSize = 512 << 20
     static let maxLineLength = 64 << 10
     static let fixedColumns = ["type", "number", "holderName", "holderCode", "holderCodeType", "validFrom", "validUntil",
                                "relatedMatter"]
 
-    static func read(path: String, format: IssueCommand.BatchFormat?) throws -> [BatchLine] {
-        let bytes: [UInt8]
-        do { bytes = try FileIO.read(path, limit: maxFileSize) } catch {
-            throw CLIError.badInput("--batch: \(error.message)")
+    static func open(path: String, format: IssueCommand.BatchFormat?) throws -> BatchStream {
+        var lines = try LineReader(path: path)
+        var count = 0
+        while let line = try lines.next() {
+            guard line.overlong || String(validating: line.bytes, as: UTF8.self) != nil else {
+                throw CLIError.badInput("--batch: \(path) is not UTF-8 text (line \(line.number)); save it as UTF-8 "
+                    + "(CSV UTF-8 in a spreadsheet)")
+            }
+            if line.bytes.contains(where: { $0 != 0x20 && $0 != 0x09 }) || line.overlong { count += 1 }
         }
-        var body = bytes[...]
-        if body.starts(with: [0xef, 0xbb, 0xbf]) { body = body.dropFirst(3) }  // a UTF-8 byte-order mark from spreadsheets
-        guard let text = String(validating: body, as: UTF8.self) else {
-            throw CLIError.badInput("--batch: \(path) is not UTF-8 text; save it as UTF-8 (CSV UTF-8 in a spreadsheet)")
+        if isCSV(path: path, format: format) {
+            guard let stream = InputStream(fileAtPath: path) else { throw CLIError.badInput("--batch: cannot read \(path)") }
+            return try BatchStream(csv: stream, path: path, total: max(count - 1, 0))
         }
-        return isCSV(path: path, format: format) ? try csvLines(text, path: path) : jsonLines(text)
+        return BatchStream(jsonl: try LineReader(path: path), total: count)
     }
 
     /// Whether a batch file is read as CSV: `--format`, else its extension.
@@ -35,31 +40,24 @@ enum BatchReader {
         (format ?? (path.lowercased().hasSuffix(".csv") ? .csv : .jsonl)) == .csv
     }
 
-    static func jsonLines(_ text: String) -> [BatchLine] {
-        let numbered = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            .map { (line: $0.offset + 1, text: $0.element.utf8.last == UInt8(ascii: "\r") ? $0.element.dropLast() : $0.element) }
-            .filter { $0.text.utf8.contains(where: { $0 != 0x20 && $0 != 0x09 }) }
-            .map { (line: $0.line, text: String($0.text)) }
-        // Decoding JSON is the costly part of reading; every line is independent.
-        return numbered.concurrentMap { entry in
-            guard entry.text.utf8.count <= maxLineLength else {
-                return BatchLine(line: entry.line, document: .failure(LicenceCoreError(.invalidField,
+    /// Decodes JSON lines; decoding is the costly part of reading, and every line is independent.
+    static func jsonLines(_ numbered: [LineReader.Line]) -> [BatchLine] {
+        numbered.concurrentMap { entry in
+            guard !entry.overlong, entry.bytes.count <= maxLineLength else {
+                return BatchLine(line: entry.number, document: .failure(LicenceCoreError(.invalidField,
                     "the line is longer than \(maxLineLength) bytes")))
             }
             do {
-                let document = try JSONDecoder().decode(LicenceDocument.self, from: Data(entry.text.utf8))
-                return BatchLine(line: entry.line, document: .success(document))
+                let document = try JSONDecoder().decode(LicenceDocument.self, from: Data(entry.bytes))
+                return BatchLine(line: entry.number, document: .success(document))
             } catch {
-                return BatchLine(line: entry.line, document: .failure(LicenceCoreError(.invalidField, JSONErrors.describe(error))))
+                return BatchLine(line: entry.number, document: .failure(LicenceCoreError(.invalidField, JSONErrors.describe(error))))
             }
         }
     }
 
-    static func csvLines(_ text: String, path: String) throws -> [BatchLine] {
-        let reader: CSVReader
-        do { reader = try CSVReader(string: text, hasHeaderRow: true) } catch {
-            throw CLIError.badInput("--batch: \(path) is not readable CSV: \(error)")
-        }
+    /// The columns of a CSV batch file's header row, checked.
+    static func csvColumns(_ reader: CSVReader, path: String) throws -> [String] {
         guard let header = reader.headerRow else { throw CLIError.badInput("--batch: \(path) is empty; expected a header row") }
         let columns = header.map { $0.trimmingCharacters(in: .whitespaces) }
         for required in ["type", "number", "holderName", "holderCode", "validFrom"] where !columns.contains(required) {
@@ -69,39 +67,37 @@ enum BatchReader {
         for column in columns where !fixedColumns.contains(column) && !column.hasPrefix("field:") {
             throw CLIError.badInput("--batch: \(path) line 1: unknown column \"\(column)\"; extension fields are named field:NAME")
         }
-        var lines: [BatchLine] = []
-        var lineNumber = 1
-        while let row = reader.next() {
-            lineNumber += 1
-            if row.count == 1 && row[0].trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            guard row.count == columns.count else {
-                lines.append(BatchLine(line: lineNumber, document: .failure(LicenceCoreError(.invalidField,
-                    "has \(row.count) columns; the header has \(columns.count)"))))
-                continue
-            }
-            var values: [String: String] = [:]
-            var fields: [String: String] = [:]
-            for (column, value) in zip(columns, row) {
-                if column.hasPrefix("field:") {
-                    if !value.isEmpty { fields[String(column.dropFirst(6))] = value }
-                } else {
-                    values[column] = value
-                }
-            }
-            func value(_ name: String) -> String? { values[name].flatMap { $0.isEmpty ? nil : $0 } }
-            let validUntil: LicenceDocument.ValidUntil
-            switch value("validUntil") {
-            case nil: validUntil = .absent
-            case "null"?, "长期"?, "open-ended"?: validUntil = .openEnded
-            case let date?: validUntil = .date(date)
-            }
-            let document = LicenceDocument(
-                type: value("type"), number: value("number"),
-                holder: .init(name: value("holderName"), code: value("holderCode"), codeType: value("holderCodeType")),
-                validFrom: value("validFrom"), validUntil: validUntil, relatedMatter: value("relatedMatter"), fields: fields)
-            lines.append(BatchLine(line: lineNumber, document: .success(document)))
+        return columns
+    }
+
+    /// One CSV row as licence JSON, or nil for a blank row.
+    static func csvLine(_ row: [String], columns: [String], lineNumber: Int) -> BatchLine? {
+        if row.count == 1 && row[0].trimmingCharacters(in: .whitespaces).isEmpty { return nil }
+        guard row.count == columns.count else {
+            return BatchLine(line: lineNumber, document: .failure(LicenceCoreError(.invalidField,
+                "has \(row.count) columns; the header has \(columns.count)")))
         }
-        return lines
+        var values: [String: String] = [:]
+        var fields: [String: String] = [:]
+        for (column, value) in zip(columns, row) {
+            if column.hasPrefix("field:") {
+                if !value.isEmpty { fields[String(column.dropFirst(6))] = value }
+            } else {
+                values[column] = value
+            }
+        }
+        func value(_ name: String) -> String? { values[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let validUntil: LicenceDocument.ValidUntil
+        switch value("validUntil") {
+        case nil: validUntil = .absent
+        case "null"?, "长期"?, "open-ended"?: validUntil = .openEnded
+        case let date?: validUntil = .date(date)
+        }
+        let document = LicenceDocument(
+            type: value("type"), number: value("number"),
+            holder: .init(name: value("holderName"), code: value("holderCode"), codeType: value("holderCodeType")),
+            validFrom: value("validFrom"), validUntil: validUntil, relatedMatter: value("relatedMatter"), fields: fields)
+        return BatchLine(line: lineNumber, document: .success(document))
     }
 
     /// The CSV column of a licence-JSON path, for messages about CSV lines.
@@ -111,6 +107,119 @@ enum BatchReader {
         case "holder.code": return "holderCode"
         case "holder.codeType": return "holderCodeType"
         default: return path.hasPrefix("fields.") ? "field:" + path.dropFirst(7) : path
+        }
+    }
+}
+
+/// The lines of a batch file, read a chunk at a time. One task at a time reads it (each chunk is asked
+/// for after the previous one came back), which is what makes it safe to hand from task to task.
+final class BatchStream: @unchecked Sendable {
+    /// Lines that are not blank (CSV: rows after the header), counted before issuing, for progress.
+    let total: Int
+    private var jsonl: LineReader?
+    private var csv: (reader: CSVReader, columns: [String])?
+    private var csvLineNumber = 1
+
+    init(jsonl: LineReader, total: Int) {
+        self.jsonl = jsonl
+        self.total = total
+    }
+
+    init(csv stream: InputStream, path: String, total: Int) throws {
+        let reader: CSVReader
+        do { reader = try CSVReader(stream: stream, hasHeaderRow: true) } catch {
+            throw CLIError.badInput("--batch: \(path) is not readable CSV: \(error)")
+        }
+        csv = (reader, try BatchReader.csvColumns(reader, path: path))
+        self.total = total
+    }
+
+    /// Up to `count` more lines, decoded; empty at the end of the file.
+    func next(_ count: Int) throws -> [BatchLine] {
+        if jsonl != nil {
+            var numbered: [LineReader.Line] = []
+            while numbered.count < count, let line = try jsonl!.next() {
+                if line.overlong || line.bytes.contains(where: { $0 != 0x20 && $0 != 0x09 }) { numbered.append(line) }
+            }
+            return BatchReader.jsonLines(numbered)
+        }
+        guard let (reader, columns) = csv else { return [] }
+        var lines: [BatchLine] = []
+        while lines.count < count, let row = reader.next() {
+            csvLineNumber += 1
+            if let line = BatchReader.csvLine(row, columns: columns, lineNumber: csvLineNumber) { lines.append(line) }
+        }
+        return lines
+    }
+}
+
+/// The lines of a file, read in blocks of 1 MiB: each without its line break (LF or CRLF), numbered
+/// from 1. A line longer than ``BatchReader/maxLineLength`` is not kept: it comes back empty and
+/// marked overlong, so that one broken line cannot fill memory.
+struct LineReader {
+    struct Line: Sendable {
+        var number: Int
+        var bytes: [UInt8]
+        var overlong = false
+    }
+
+    private let file: FileHandle
+    private let path: String
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var number = 0
+    private var atEnd = false
+    private var first = true
+
+    init(path: String) throws(CLIError) {
+        guard let file = FileHandle(forReadingAtPath: path) else {
+            throw CLIError.badInput("--batch: cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        self.file = file
+        self.path = path
+    }
+
+    mutating func next() throws(CLIError) -> Line? {
+        var overlong = false
+        while true {
+            if let end = buffer[start...].firstIndex(of: 0x0a) {
+                number += 1
+                var line = Array(buffer[start..<end])
+                start = end + 1
+                if line.last == 0x0d { line.removeLast() }
+                if overlong || line.count > BatchReader.maxLineLength { return Line(number: number, bytes: [], overlong: true) }
+                return Line(number: number, bytes: line)
+            }
+            if atEnd {
+                guard start < buffer.count || overlong else { return nil }
+                number += 1
+                var line = Array(buffer[start...])
+                buffer = []
+                start = 0
+                if line.last == 0x0d { line.removeLast() }
+                if overlong || line.count > BatchReader.maxLineLength { return Line(number: number, bytes: [], overlong: true) }
+                return Line(number: number, bytes: line)
+            }
+            // Keep what is left of the current line, drop the rest, and read the next block.
+            buffer.removeSubrange(0..<start)
+            start = 0
+            if buffer.count > BatchReader.maxLineLength {
+                overlong = true
+                buffer.removeAll(keepingCapacity: true)
+            }
+            let block: Data?
+            do { block = try file.read(upToCount: 1 << 20) } catch {
+                throw CLIError.badInput("--batch: cannot read \(path): \(error.localizedDescription)")
+            }
+            guard let block, !block.isEmpty else {
+                atEnd = true
+                continue
+            }
+            buffer.append(contentsOf: block)
+            if first {
+                first = false
+                if buffer.starts(with: [0xef, 0xbb, 0xbf]) { buffer.removeFirst(3) }  // a UTF-8 byte-order mark from spreadsheets
+            }
         }
     }
 }
@@ -147,23 +256,33 @@ struct BatchIssuance {
     }
 
     func run() async throws {
-        let lines = try BatchReader.read(path: path, format: format)
+        let stream = try BatchReader.open(path: path, format: format)
         let isCSV = BatchReader.isCSV(path: path, format: format)
         var invitations = self.invitations
         let inviteReport = try invitesPath.map { try InviteReport(path: $0, csv: isCSV) }
         var invitedLines = 0
-        let progress = Progress(total: lines.count, mode: progress)
+        let progress = Progress(total: stream.total, mode: progress)
         var errors: [LineError] = []
         var warnings: [LineError] = []
         var issued = 0, unchanged = 0, processed = 0
         let started = Date()
-        for chunk in stride(from: 0, to: lines.count, by: batchSize).map({ lines[$0..<min($0 + batchSize, lines.count)] }) {
+        let (issuance, batchSize) = (self.issuance, self.batchSize)
+        // The next chunk is read, decoded and checked while the current one is signed and written.
+        @Sendable func readChunk() throws -> [(line: Int, result: Result<Licence, LicenceCoreError>)] {
+            let chunk = try stream.next(batchSize)
+            return zip(chunk, chunk.concurrentMap { entry in entry.document.flatMap { issuance.prepare($0) } })
+                .map { (line: $0.line, result: $1) }
+        }
+        var next = Task.detached { try readChunk() }
+        while true {
+            let chunk = try await next.value
+            guard !chunk.isEmpty else { break }
+            next = Task.detached { try readChunk() }
             var good: [(line: Int, licence: Licence)] = []
             let failedBefore = errors.count, warnedBefore = warnings.count
             let issuedBefore = issued, unchangedBefore = unchanged
-            let prepared = chunk.concurrentMap { entry in entry.document.flatMap { issuance.prepare($0) } }
-            for (entry, result) in zip(chunk, prepared) {
-                switch result {
+            for entry in chunk {
+                switch entry.result {
                 case .success(let licence): good.append((entry.line, licence))
                 case .failure(let error): errors.append(lineError(entry.line, error, csv: isCSV))
                 }
@@ -203,14 +322,14 @@ struct BatchIssuance {
             progress.update(done: processed, issued: issued)
             progress.committed(Progress.Transaction(
                 firstLine: chunk.first!.line, lastLine: chunk.last!.line, failedLines: errors[failedBefore...].map(\.line).sorted(),
-                warnedLines: Array(Set(warnings[warnedBefore...].map(\.line))).sorted(), issued: issued - issuedBefore, unchanged: unchanged - unchangedBefore, done: processed, total: lines.count))
+                warnedLines: Array(Set(warnings[warnedBefore...].map(\.line))).sorted(), issued: issued - issuedBefore, unchanged: unchanged - unchangedBefore, done: processed, total: max(stream.total, processed)))
         }
         progress.finish()
         errors.sort { $0.line < $1.line }
         try writeReport((errors + warnings).sorted { $0.line < $1.line })
         let seconds = Date().timeIntervalSince(started)
         let rate = seconds > 0 ? Int(Double(issued) / seconds) : issued
-        var summary = "\(path): \(lines.count) \(lines.count == 1 ? "line" : "lines"): issued \(issued), unchanged \(unchanged), failed \(errors.count)"
+        var summary = "\(path): \(processed) \(processed == 1 ? "line" : "lines"): issued \(issued), unchanged \(unchanged), failed \(errors.count)"
         if !warnings.isEmpty { summary += ", \(warnings.count) \(warnings.count == 1 ? "warning" : "warnings")" }
         if issued > 0 { summary += " (\(rate) licences/s)" }
         print(summary)

@@ -164,6 +164,26 @@ struct RegistryEndToEndTests {
         #expect(((verified.report["licence"] as? [String: Any])?["holder"] as? [String: String])?["code"] == "110105********002X")
     }
 
+    /// A batch file is read a chunk at a time: lines cross the reader's 1 MiB blocks, a UTF-8 byte-order
+    /// mark and CRLF line ends are taken off, and a line past the length limit fails alone.
+    @Test func bulkFilesAreReadInChunks() throws {
+        let registry = try RegistryCLI(alg: "ed25519")
+        let padding = String(repeating: " ", count: 2_000)
+        var lines = (1...600).map {
+            #"{"type": "11100000000013338W011", "number": "闽市监2026第\#($0)号", "holder": {"name": "某公司", "code": "91350100MA2Y01111F"}, "validFrom": "2026-03-01", "fields": {"注册资本": "1万元", "法定代表人": "周九"}}"# + padding
+        }
+        lines[299] = #"{"type": ""# + String(repeating: "x", count: 70_000) + #""}"#
+        let file = try registry.cli.dir.write("large.jsonl", bytes: [0xef, 0xbb, 0xbf] + Array(lines.joined(separator: "\r\n").utf8))
+        #expect((try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0) > 1_300_000)
+        let result = try registry.cli.run(["issue", "--batch", file, "--batch-size", "100", "--progress", "jsonl"]
+                                          + registry.db + registry.keys)
+        #expect(result.status == 2, "\(result)")
+        #expect(result.stdout.contains("600 lines: issued 599, unchanged 0, failed 1"), "\(result.stdout)")
+        #expect(result.stderr.contains("line 300: the line is longer than 65536 bytes"), "\(result.stderr)")
+        #expect(result.stderr.contains(#""total":600"#))
+        #expect(try registry.licenceCount() == 599)
+    }
+
     @Test func bulkProgressReportsEachCommittedTransaction() throws {
         let registry = try RegistryCLI(alg: "ed25519")
         func line(_ number: Int, holderCode: String = "91350100MA2Y01111F") -> String {

@@ -402,7 +402,7 @@ struct AgencyRegistryTests {
             try await registry.recordUsage([UsageRecord(agency: "00000000000000000X", licence: nil, action: .verify, cause: nil,
                                                   outcome: "malformed", at: 5_000)])
             let orphan = try #require(try sqlite.pool.read { db in
-                try Row.fetchOne(db, sql: "SELECT agency_id, licence_id, cause, outcome FROM usage_record WHERE at = 5000")
+                try Row.fetchOne(db, sql: "SELECT agency_id, licence_id, cause, outcome FROM usage_record_text WHERE at = 5000")
             })
             #expect(orphan["agency_id"] as Int64? == nil && orphan["licence_id"] as String? == nil)
             #expect(orphan["cause"] as String? == nil && orphan["outcome"] as String? == "malformed")
@@ -424,6 +424,87 @@ struct AgencyRegistryTests {
         #expect(try await registry.agency(keyHash: hash) == nil)
         await #expect(throws: RegistryError.self) { try await registry.revokeAgency(code: agency.code, now: 5_000) }
         await #expect(throws: RegistryError.self) { try await registry.revokeAgency(code: "11430000006122244L", now: 5_000) }
+    }
+
+    /// A registry whose usage records were written one text per column before they became compact keeps
+    /// every one of them, read back as before, and the view `usage_record_text` shows them as text.
+    @Test(arguments: Backend.available)
+    func usageRecordsOfAnEarlierSchemaAreMoved(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
+        let stored = try await fixture.issueOne(RegistryFixture.licence())
+        let agency = Agency(code: "11350100MB0000456D", name: "福州市行政服务中心", grants: [], createdAt: 100)
+        try await fixture.registry.addAgency(agency, keyHash: Array(repeating: UInt8(7), count: 32))
+        let id = stored.id.description
+        let foreign = "1.2.156.3005.2.11100000000013338W011.11330100MB0000789X.20260000001.001.0"
+        let sqlite = backend == .sqlite
+        try fixture.database.execute("""
+            DROP VIEW usage_record_text; DROP TABLE usage_record; DROP TABLE usage_text;
+            CREATE TABLE usage_record (id \(sqlite ? "INTEGER" : "BIGSERIAL") PRIMARY KEY, agency_id BIGINT REFERENCES agency(id),
+                licence_id TEXT, action TEXT NOT NULL, cause TEXT, outcome TEXT NOT NULL, at BIGINT NOT NULL, authority TEXT,
+                authority_name TEXT);
+            CREATE INDEX usage_record_licence ON usage_record(licence_id, at);
+            CREATE INDEX usage_record_at ON usage_record(at);
+            CREATE INDEX usage_record_agency ON usage_record(agency_id, at);
+            INSERT INTO usage_record (agency_id, licence_id, action, cause, outcome, at, authority, authority_name) VALUES
+                ((SELECT id FROM agency), '\(id)', 'verify', '企业开办', 'valid', 1000, NULL, NULL),
+                ((SELECT id FROM agency), '\(foreign)', 'verify', NULL, 'revoked', 1100, '11330000MB0005678X', '浙江省大数据发展管理局'),
+                ((SELECT id FROM agency), NULL, 'verify', '', 'malformed', 1200, NULL, NULL),
+                ((SELECT id FROM agency), '\(id)', 'read', NULL, 'details', 1300, NULL, NULL);
+            \(sqlite ? "DELETE FROM grdb_migrations WHERE identifier = 'v7: compact usage records'"
+                     : "DELETE FROM schema_migrations WHERE version = 6");
+            """)
+        let registry = try await fixture.reopen()
+        let records = [
+            UsageRecord(agency: agency.code, licence: id, action: .verify, cause: "企业开办", outcome: "valid", at: 1_000),
+            UsageRecord(agency: agency.code, licence: foreign, action: .verify, cause: nil, outcome: "revoked", at: 1_100,
+                        authority: "11330000MB0005678X", authorityName: "浙江省大数据发展管理局"),
+            UsageRecord(agency: agency.code, licence: nil, action: .verify, cause: "", outcome: "malformed", at: 1_200),
+            UsageRecord(agency: agency.code, licence: id, action: .read, cause: nil, outcome: "details", at: 1_300),
+        ]
+        #expect(try await registry.usage(licenceID: nil, agencyCode: agency.code, limit: 10) == records.reversed())
+        #expect(try await registry.usage(licenceID: id, agencyCode: nil, limit: 10) == [records[3], records[0]])
+        #expect(try await registry.usage(licenceID: foreign, agencyCode: nil, limit: 10) == [records[1]])
+        #expect(try await registry.holderUsage(holderCode: "91350100MA2Y01111F", limit: 10).map(\.at) == [1_300, 1_000])
+        let statistics = try await registry.usageStatistics(since: 1_050)
+        #expect(statistics.perAgency.map(\.count) == [3] && statistics.perType.map(\.count) == [1])
+        #expect(statistics.perAuthority == [UsageStatistics.Count(code: "11330000MB0005678X", name: "浙江省大数据发展管理局", count: 1)])
+        // New records go in after the moved ones.
+        let later = UsageRecord(agency: agency.code, licence: id, action: .verify, cause: "企业开办", outcome: "valid", at: 1_400)
+        try await registry.recordUsage([later])
+        #expect(try await registry.usage(licenceID: id, agencyCode: nil, limit: 1) == [later])
+        #expect(try fixture.database.execute("SELECT licence_id, action, cause, outcome FROM usage_record_text ORDER BY at")
+                    .split(separator: "\n").map(String.init)
+                    == ["\(id)|verify|企业开办|valid", "\(foreign)|verify||revoked", "|verify||malformed", "\(id)|read||details",
+                        "\(id)|verify|企业开办|valid"])
+    }
+
+    /// Usage records are integers with a few texts beside them: 100,000 records of one licence, one
+    /// agency and one cause take at most 64 bytes each, table and indexes (pages in use after a checkpoint).
+    @Test func usageRecordsAreCompact() async throws {
+        let fixture = try await RegistryFixture(.sqlite)
+        let registry = try #require(fixture.registry as? SQLiteRegistry)
+        let stored = try await fixture.issueOne(RegistryFixture.licence())
+        try await registry.addAgency(Agency(code: "11350100MB0000456D", name: "福州市行政服务中心", grants: [], createdAt: 100),
+                                     keyHash: Array(repeating: UInt8(7), count: 32))
+        func bytesUsed() async throws -> Int {
+            try await registry.pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                let pages = try Int.fetchOne(db, sql: "PRAGMA page_count")! - (try Int.fetchOne(db, sql: "PRAGMA freelist_count")!)
+                return try pages * Int.fetchOne(db, sql: "PRAGMA page_size")!
+            }
+        }
+        let before = try await bytesUsed()
+        let count = 100_000
+        for start in stride(from: 0, to: count, by: 5_000) {
+            try await registry.recordUsage((start..<start + 5_000).map {
+                UsageRecord(agency: "11350100MB0000456D", licence: stored.id.description, action: .verify, cause: "企业开办",
+                            outcome: "valid", at: RegistryFixture.now + Int64($0 / 1_000))
+            })
+        }
+        let bytes = try await bytesUsed() - before
+        #expect(bytes / count <= 64, "\(bytes / count) bytes a record")
+        #expect(try await registry.usage(licenceID: stored.id.description, agencyCode: nil, limit: 1).first?.at
+                    == RegistryFixture.now + Int64((count - 1) / 1_000))
     }
 
     /// Uses of other authorities' licences (跨省互认) are recorded with their authority and counted by it.

@@ -118,7 +118,7 @@ struct WALIndexWatcherTests {
         last = try await watcher.value()
         for round in 0..<5 {
             // Another process: the sqlite3 shell.
-            let result = try run("sqlite3", [path, "INSERT INTO usage_record (action, outcome, at) VALUES ('verify', 'valid', \(round));"])
+            let result = try run("sqlite3", [path, "INSERT INTO setting (name, value, updated_at) VALUES ('round-\(round)', 'x', \(round));"])
             #expect(result.status == 0, "\(result.stderr)")
             let now = try await watcher.value()
             #expect(now != last, "the other process's commit \(round) went unseen")
