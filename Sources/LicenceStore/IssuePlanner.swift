@@ -368,9 +368,21 @@ struct PlannedLicence: Sendable {
 /// A holder name the registry holds for a holder code, on a current (not superseded) licence.
 struct RegisteredHolder: Sendable, Hashable {
     var name: String
-    /// The licence that names it (its number and identifier).
+    /// The licence that first named it (its number and identifier, and when it was issued).
     var number: String
     var id: String
+    var issuedAt: Int64 = 0
+
+    /// How many distinct names of a code the engines look at (in the index's order): each costs one
+    /// seek, so a holder with a million licences costs what one with ten does.
+    static let namesLookedAt = 16
+    /// How many of them the notes are made from.
+    static let namesKept = 4
+
+    /// The names first used, earliest first (by their first licence's issue time, then its number).
+    static func firstNamed(_ holders: [RegisteredHolder]) -> [RegisteredHolder] {
+        Array(holders.sorted { ($0.issuedAt, $0.number) < ($1.issuedAt, $1.number) }.prefix(namesKept))
+    }
 }
 
 /// What an engine does for ``IssuePlanner``: reads, and one write transaction. No decisions.
@@ -381,8 +393,9 @@ protocol IssuanceStore: Sendable {
     func currentLicences(_ numbers: [LicenceNumber]) async throws(RegistryError) -> [LicenceNumber: CurrentLicence]
     func storedLicences(ids: [String]) async throws(RegistryError) -> [String: StoredLicence]
     /// The distinct holder names of current licences with these holder codes other than the licences
-    /// `excluding` names (the versions about to be superseded): a few a code, each with the licence
-    /// that first named it.
+    /// `excluding` names (the versions about to be superseded): a few a code
+    /// (``RegisteredHolder/firstNamed(_:)`` of the first ``RegisteredHolder/namesLookedAt`` names),
+    /// each with the licence that first named it.
     func holderNames(codes: [String], excluding: [String]) async throws(RegistryError) -> [String: [RegisteredHolder]]
     /// Reserves `count` slots (``SlotReservation``) in a transaction of its own, so that no two
     /// issuers, on any host, get the same slot.

@@ -58,20 +58,30 @@ extension PostgresRegistry {
         guard !codes.isEmpty else { return [:] }
         return try await database.withSession { session in
             var found: [String: [RegisteredHolder]] = [:]
+            // The code's distinct names, each found by one seek of the index (holder_code, holder_name,
+            // issued_at) however many licences the holder has, then each name's first current licence.
             for row in try await session.rows("""
-                SELECT k.code, l.holder_name, l.number, l.id
+                SELECT k.code, f.holder_name, f.number, f.id, f.issued_at
                 FROM unnest(\(codes)::text[]) AS k(code)
                 CROSS JOIN LATERAL (
-                    SELECT * FROM (
-                        SELECT DISTINCT ON (holder_name) holder_name, number, id, issued_at FROM licence
-                        WHERE holder_code = k.code AND status <> 'superseded' AND id <> ALL(\(excluding)::text[])
-                        ORDER BY holder_name, issued_at, id
-                    ) n ORDER BY issued_at, number LIMIT 4
-                ) l
+                    WITH RECURSIVE names(name) AS (
+                        SELECT MIN(holder_name) FROM licence WHERE holder_code = k.code
+                        UNION ALL
+                        SELECT (SELECT MIN(holder_name) FROM licence WHERE holder_code = k.code AND holder_name > names.name)
+                        FROM names WHERE names.name IS NOT NULL
+                    )
+                    SELECT name FROM names WHERE name IS NOT NULL LIMIT \(Int64(RegisteredHolder.namesLookedAt))
+                ) n
+                CROSS JOIN LATERAL (
+                    SELECT holder_name, number, id, issued_at FROM licence
+                    WHERE holder_code = k.code AND holder_name = n.name AND status <> 'superseded' AND id <> ALL(\(excluding)::text[])
+                    ORDER BY issued_at, id LIMIT 1
+                ) f
                 """) {
-                let (code, name, number, id) = try row.decode((String, String, String, String).self)
-                found[code, default: []].append(RegisteredHolder(name: name, number: number, id: id))
+                let (code, name, number, id, issuedAt) = try row.decode((String, String, String, String, Int64).self)
+                found[code, default: []].append(RegisteredHolder(name: name, number: number, id: id, issuedAt: issuedAt))
             }
+            found = found.mapValues(RegisteredHolder.firstNamed)
             return found
         }
     }

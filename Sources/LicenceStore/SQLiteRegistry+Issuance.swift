@@ -47,19 +47,30 @@ extension SQLiteRegistry {
 
     func holderNames(codes: [String], excluding: [String]) async throws(RegistryError) -> [String: [RegisteredHolder]] {
         try await read { db in
-            // SQLite takes the bare columns of a MIN() aggregate from the row that holds the minimum.
-            let statement = try db.cachedStatement(sql: """
-                SELECT holder_name, number, id, MIN(issued_at) FROM licence
-                WHERE holder_code = ? AND status != 'superseded' AND id NOT IN (SELECT value FROM json_each(?))
-                GROUP BY holder_name ORDER BY MIN(issued_at), number LIMIT 4
+            // The code's distinct names, each found by one seek of the index (holder_code, holder_name,
+            // issued_at) however many licences the holder has, then each name's first current licence.
+            let names = try db.cachedStatement(sql: """
+                WITH RECURSIVE names(name) AS (
+                    SELECT MIN(holder_name) FROM licence WHERE holder_code = ?1
+                    UNION ALL
+                    SELECT (SELECT MIN(holder_name) FROM licence WHERE holder_code = ?1 AND holder_name > names.name)
+                    FROM names WHERE names.name IS NOT NULL LIMIT \(RegisteredHolder.namesLookedAt))
+                SELECT name FROM names WHERE name IS NOT NULL
+                """)
+            let first = try db.cachedStatement(sql: """
+                SELECT number, id, issued_at FROM licence
+                WHERE holder_code = ? AND holder_name = ? AND status != 'superseded' AND id NOT IN (SELECT value FROM json_each(?))
+                ORDER BY issued_at, id LIMIT 1
                 """)
             let excluded = try JSONText.encode(excluding)
             var found: [String: [RegisteredHolder]] = [:]
             for code in codes {
-                let holders = try Row.fetchAll(statement, arguments: [code, excluded]).map { row in
-                    RegisteredHolder(name: row["holder_name"], number: row["number"], id: row["id"])
+                var holders: [RegisteredHolder] = []
+                for name in try String.fetchAll(names, arguments: [code]) {
+                    guard let row = try Row.fetchOne(first, arguments: [code, name, excluded]) else { continue }
+                    holders.append(RegisteredHolder(name: name, number: row["number"], id: row["id"], issuedAt: row["issued_at"]))
                 }
-                if !holders.isEmpty { found[code] = holders }
+                if !holders.isEmpty { found[code] = RegisteredHolder.firstNamed(holders) }
             }
             return found
         }

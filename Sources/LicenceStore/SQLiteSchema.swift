@@ -182,6 +182,14 @@ enum SQLiteSchema {
         migrator.registerMigration("v7: compact usage records") { db in
             try SQLiteRegistry.compactUsageRecords(db)
         }
+        migrator.registerMigration("v8: holder names by index") { db in
+            // Issuance looks up a holder code's names; this index finds each by one seek (and serves
+            // every lookup by holder code, as the index it replaces did).
+            try db.execute(sql: """
+                CREATE INDEX licence_holder_name ON licence(holder_code, holder_name, issued_at);
+                DROP INDEX licence_holder;
+                """)
+        }
         return migrator
     }
 }

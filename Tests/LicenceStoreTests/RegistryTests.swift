@@ -451,7 +451,10 @@ struct AgencyRegistryTests {
                 ((SELECT id FROM agency), NULL, 'verify', '', 'malformed', 1200, NULL, NULL),
                 ((SELECT id FROM agency), '\(id)', 'read', NULL, 'details', 1300, NULL, NULL);
             \(sqlite ? "DELETE FROM grdb_migrations WHERE identifier = 'v7: compact usage records'"
-                     : "DELETE FROM schema_migrations WHERE version = 6");
+                     : """
+                       DELETE FROM schema_migrations WHERE version >= 6; DROP INDEX licence_holder_name;
+                       CREATE INDEX licence_holder ON licence(holder_code)
+                       """);
             """)
         let registry = try await fixture.reopen()
         let records = [
