@@ -82,9 +82,10 @@ extension SQLiteRegistry {
 
     public func holderUsage(holderCode: String, limit: Int) async throws(RegistryError) -> [HolderUsageRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db, sql: Self.usageBuckets + "\n" + """
                 SELECT l.id AS licence_id, l.type_name, a.name AS agency, ac.text AS action, c.text AS cause, oc.text AS outcome, u.at
-                FROM licence l JOIN usage_record u ON u.status_list = l.status_list AND u.status_index = l.status_index
+                FROM licence l JOIN bucket JOIN usage_record u ON (u.id >> \(Self.usageBucketBits)) = bucket.n
+                    AND u.status_list = l.status_list AND u.status_index = l.status_index
                 LEFT JOIN agency a ON a.id = u.agency_id JOIN usage_text ac ON ac.id = u.action
                 LEFT JOIN usage_text c ON c.id = u.cause JOIN usage_text oc ON oc.id = u.outcome
                 WHERE l.holder_code = ? ORDER BY u.id DESC LIMIT ?

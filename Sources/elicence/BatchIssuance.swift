@@ -19,6 +19,14 @@ enum BatchReader {
                                "relatedMatter"]
 
     static func open(path: String, format: IssueCommand.BatchFormat?) throws -> BatchStream {
+        // Read twice (counted, then issued), so a file: not a pipe or a device, which could also never end.
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw CLIError.badInput("--batch: cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw CLIError.badInput("--batch: \(path) is not a regular file; give the path of a JSONL or CSV file")
+        }
         var lines = try LineReader(path: path)
         var count = 0
         while let line = try lines.next() {

@@ -182,6 +182,11 @@ struct RegistryEndToEndTests {
         #expect(result.stderr.contains("line 300: the line is longer than 65536 bytes"), "\(result.stderr)")
         #expect(result.stderr.contains(#""total":600"#))
         #expect(try registry.licenceCount() == 599)
+        // Not a file: a device that would never end, a directory.
+        for path in ["/dev/zero", registry.cli.dir.file("")] {
+            let refused = try registry.cli.run(["issue", "--batch", path] + registry.db + registry.keys)
+            #expect(refused.status == 2 && refused.stderr.contains("is not a regular file"), "\(refused)")
+        }
     }
 
     @Test func bulkProgressReportsEachCommittedTransaction() throws {

@@ -481,6 +481,34 @@ struct AgencyRegistryTests {
                         "\(id)|verify|企业开办|valid"])
     }
 
+    /// A licence's records are found in every bucket of the index by licence (2^18 ids each), the
+    /// empty ones between included, newest first, and so are a holder's.
+    @Test func usageOfALicenceSpansBuckets() async throws {
+        let fixture = try await RegistryFixture(.sqlite)
+        let registry = try #require(fixture.registry as? SQLiteRegistry)
+        let stored = try await fixture.issueOne(RegistryFixture.licence())
+        let agency = "11350100MB0000456D"
+        try await registry.addAgency(Agency(code: agency, name: "福州市行政服务中心", grants: [], createdAt: 100),
+                                     keyHash: Array(repeating: UInt8(7), count: 32))
+        func record(_ at: Int64, _ licence: String? = nil) -> UsageRecord {
+            UsageRecord(agency: agency, licence: licence ?? stored.id.description, action: .verify, cause: nil, outcome: "valid", at: at)
+        }
+        try await registry.recordUsage([record(1_000), record(1_001, "another licence")])
+        // The next records start three buckets on.
+        try await registry.pool.write { db in
+            try db.execute(sql: "INSERT INTO usage_record (id, at, action, outcome) SELECT ?, 1002, action, outcome FROM usage_record LIMIT 1",
+                           arguments: [3 << SQLiteRegistry.usageBucketBits])
+        }
+        try await registry.recordUsage([record(1_003), record(1_004, "another licence"), record(1_005)])
+        let ids = try await registry.pool.read { db in try Int64.fetchAll(db, sql: "SELECT id >> 18 FROM usage_record ORDER BY id") }
+        #expect(ids == [0, 0, 3, 3, 3, 3])
+        #expect(try await registry.usage(licenceID: stored.id.description, agencyCode: nil, limit: 10).map(\.at) == [1_005, 1_003, 1_000])
+        #expect(try await registry.usage(licenceID: stored.id.description, agencyCode: nil, limit: 2).map(\.at) == [1_005, 1_003])
+        #expect(try await registry.usage(licenceID: "another licence", agencyCode: agency, limit: 10).map(\.at) == [1_004, 1_001])
+        #expect(try await registry.holderUsage(holderCode: "91350100MA2Y01111F", limit: 10).map(\.at) == [1_005, 1_003, 1_000])
+        #expect(try await registry.usageStatistics(since: 1_003).perAgency.map(\.count) == [3])
+    }
+
     /// Usage records are integers with a few texts beside them: 100,000 records of one licence, one
     /// agency and one cause take at most 64 bytes each, table and indexes (pages in use after a checkpoint).
     @Test func usageRecordsAreCompact() async throws {
