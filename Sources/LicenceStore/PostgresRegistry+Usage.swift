@@ -69,20 +69,6 @@ extension PostgresRegistry {
         """,
     ]
 
-    /// The columns of a record read back as text, and the joins that give them.
-    private static let usageSelect = """
-        SELECT a.code, COALESCE(l.id, o.text), ac.text, c.text, oc.text, u.at, au.text, an.text
-        FROM usage_record u
-        JOIN agency a ON a.id = u.agency_id
-        LEFT JOIN licence l ON l.status_list = u.status_list AND l.status_index = u.status_index
-        LEFT JOIN usage_text o ON o.id = u.other_licence
-        JOIN usage_text ac ON ac.id = u.action
-        LEFT JOIN usage_text c ON c.id = u.cause
-        JOIN usage_text oc ON oc.id = u.outcome
-        LEFT JOIN usage_text au ON au.id = u.authority
-        LEFT JOIN usage_text an ON an.id = u.authority_name
-        """
-
     /// Usage records are not announced: servers do not keep them in memory.
     public func recordUsage(_ records: [UsageRecord]) async throws(RegistryError) {
         guard !records.isEmpty else { return }
@@ -136,7 +122,7 @@ extension PostgresRegistry {
         try await database.withSession { session in
             // The licence's slot when it is in the registry, else the text of an identifier seen before.
             try await session.rows("""
-                \(unescaped: Self.usageSelect)
+                \(unescaped: UsageRecordQuery.columns) FROM usage_record u \(unescaped: UsageRecordQuery.joins)
                 WHERE (\(licenceID)::text IS NULL
                        OR (u.status_list, u.status_index) = (SELECT status_list, status_index FROM licence WHERE id = \(licenceID))
                        OR u.other_licence = (SELECT id FROM usage_text WHERE text = \(licenceID)))

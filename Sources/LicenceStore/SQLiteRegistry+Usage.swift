@@ -88,24 +88,6 @@ extension SQLiteRegistry {
         bucket JOIN usage_record u ON (u.id >> \(usageBucketBits)) = bucket.n AND u.status_list = ? AND u.status_index = ?
         """
 
-    /// The columns of a record read back as text.
-    private static let usageColumns = """
-        SELECT a.code AS agency, COALESCE(l.id, o.text) AS licence_id, ac.text AS action, c.text AS cause, oc.text AS outcome,
-               u.at, au.text AS authority, an.text AS authority_name
-        """
-
-    /// The joins that give them.
-    private static let usageJoins = """
-        JOIN agency a ON a.id = u.agency_id
-        LEFT JOIN licence l ON l.status_list = u.status_list AND l.status_index = u.status_index
-        LEFT JOIN usage_text o ON o.id = u.other_licence
-        JOIN usage_text ac ON ac.id = u.action
-        LEFT JOIN usage_text c ON c.id = u.cause
-        JOIN usage_text oc ON oc.id = u.outcome
-        LEFT JOIN usage_text au ON au.id = u.authority
-        LEFT JOIN usage_text an ON an.id = u.authority_name
-        """
-
     public func recordUsage(_ records: [UsageRecord]) async throws(RegistryError) {
         guard !records.isEmpty else { return }
         try await write { db in
@@ -119,11 +101,11 @@ extension SQLiteRegistry {
         try await read { db in
             var conditions: [String] = []
             var arguments: [(any DatabaseValueConvertible)?] = []
-            var source = "FROM usage_record u"
+            var (with, from) = ("", "usage_record u")
             if let licenceID {
                 // The licence's slot when it is in the registry, else the text of an identifier seen before.
                 if let slot = try Row.fetchOne(db, sql: "SELECT status_list, status_index FROM licence WHERE id = ?", arguments: [licenceID]) {
-                    source = Self.usageBuckets + " " + Self.usageColumns + " FROM " + Self.usageOfSlot
+                    (with, from) = (Self.usageBuckets, Self.usageOfSlot)
                     arguments += [slot["status_list"] as Int64, slot["status_index"] as Int64]
                 } else {
                     conditions.append("u.other_licence = (SELECT id FROM usage_text WHERE text = ?)")
@@ -135,9 +117,9 @@ extension SQLiteRegistry {
                 arguments.append(agencyCode)
             }
             arguments.append(limit)
-            let select = source.hasPrefix("FROM") ? Self.usageColumns + " " + source : source
-            let sql = select + " " + Self.usageJoins + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-                + " ORDER BY u.id DESC LIMIT ?"
+            let sql = [with, UsageRecordQuery.columns, "FROM", from, UsageRecordQuery.joins,
+                       conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "), "ORDER BY u.id DESC LIMIT ?"]
+                .joined(separator: "\n")
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
                 UsageRecord(agency: row["agency"], licence: row["licence_id"],
                             action: UsageRecord.Action(rawValue: row["action"]) ?? .read, cause: row["cause"],
