@@ -34,7 +34,7 @@ enum BatchReader {
                 throw CLIError.badInput("--batch: \(path) is not UTF-8 text (line \(line.number)); save it as UTF-8 "
                     + "(CSV UTF-8 in a spreadsheet)")
             }
-            if line.bytes.contains(where: { $0 != 0x20 && $0 != 0x09 }) || line.overlong { count += 1 }
+            if !line.isBlank { count += 1 }
         }
         if isCSV(path: path, format: format) {
             guard let stream = InputStream(fileAtPath: path) else { throw CLIError.badInput("--batch: cannot read \(path)") }
@@ -147,7 +147,7 @@ final class BatchStream: @unchecked Sendable {
         if jsonl != nil {
             var numbered: [LineReader.Line] = []
             while numbered.count < count, let line = try jsonl!.next() {
-                if line.overlong || line.bytes.contains(where: { $0 != 0x20 && $0 != 0x09 }) { numbered.append(line) }
+                if !line.isBlank { numbered.append(line) }
             }
             return BatchReader.jsonLines(numbered)
         }
@@ -169,6 +169,9 @@ struct LineReader {
         var number: Int
         var bytes: [UInt8]
         var overlong = false
+
+        /// Nothing but spaces and tabs: not a licence, and not counted.
+        var isBlank: Bool { !overlong && !bytes.contains(where: { $0 != 0x20 && $0 != 0x09 }) }
     }
 
     private let file: FileHandle
@@ -191,22 +194,13 @@ struct LineReader {
         var overlong = false
         while true {
             if let end = buffer[start...].firstIndex(of: 0x0a) {
-                number += 1
-                var line = Array(buffer[start..<end])
-                start = end + 1
-                if line.last == 0x0d { line.removeLast() }
-                if overlong || line.count > BatchReader.maxLineLength { return Line(number: number, bytes: [], overlong: true) }
-                return Line(number: number, bytes: line)
+                defer { start = end + 1 }
+                return line(upTo: end, overlong: overlong)
             }
             if atEnd {
                 guard start < buffer.count || overlong else { return nil }
-                number += 1
-                var line = Array(buffer[start...])
-                buffer = []
-                start = 0
-                if line.last == 0x0d { line.removeLast() }
-                if overlong || line.count > BatchReader.maxLineLength { return Line(number: number, bytes: [], overlong: true) }
-                return Line(number: number, bytes: line)
+                defer { start = buffer.count }
+                return line(upTo: buffer.count, overlong: overlong)
             }
             // Keep what is left of the current line, drop the rest, and read the next block.
             buffer.removeSubrange(0..<start)
@@ -229,6 +223,15 @@ struct LineReader {
                 if buffer.starts(with: [0xef, 0xbb, 0xbf]) { buffer.removeFirst(3) }  // a UTF-8 byte-order mark from spreadsheets
             }
         }
+    }
+
+    /// The next line, from `start` to `end` (a line break or the end of the file), without a CR before it.
+    private mutating func line(upTo end: Int, overlong: Bool) -> Line {
+        number += 1
+        var bytes = Array(buffer[start..<end])
+        if bytes.last == 0x0d { bytes.removeLast() }
+        if overlong || bytes.count > BatchReader.maxLineLength { return Line(number: number, bytes: [], overlong: true) }
+        return Line(number: number, bytes: bytes)
     }
 }
 
