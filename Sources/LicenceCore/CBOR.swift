@@ -186,19 +186,27 @@ public struct CBOREncoder: Sendable {
             writeHead(2, UInt64(b.count))
             bytes.append(contentsOf: b)
         case .text(let s):
-            let utf8 = Array(s.utf8)
-            writeHead(3, UInt64(utf8.count))
-            bytes.append(contentsOf: utf8)
+            writeHead(3, UInt64(s.utf8.count))
+            bytes.append(contentsOf: s.utf8)
         case .array(let items):
             writeHead(4, UInt64(items.count))
             for element in items { encode(element) }
         case .map(let entries):
             writeHead(5, UInt64(entries.count))
-            let encoded = entries.map { (key: $0.key.encoded(), value: $0.value) }
-                .sorted { $0.key.lexicographicallyPrecedes($1.key) }
-            for entry in encoded {
-                bytes.append(contentsOf: entry.key)
-                encode(entry.value)
+            // Keys in the order of their encodings (RFC 8949 §4.2.1), encoded once into one buffer.
+            var keys = CBOREncoder()
+            var order: [(key: Range<Int>, entry: Int)] = []
+            order.reserveCapacity(entries.count)
+            for (index, entry) in entries.enumerated() {
+                let start = keys.bytes.count
+                keys.encode(entry.key)
+                order.append((start..<keys.bytes.count, index))
+            }
+            let keyBytes = keys.bytes
+            order.sort { keyBytes[$0.key].lexicographicallyPrecedes(keyBytes[$1.key]) }
+            for (key, index) in order {
+                bytes.append(contentsOf: keyBytes[key])
+                encode(entries[index].value)
             }
         case .tagged(let tag, let inner):
             writeHead(6, tag)

@@ -1,4 +1,6 @@
+import Crypto
 import LicenceCore
+import LicenceLog
 
 /// The rules of issuance, in one place for the command line and both storage engines.
 ///
@@ -11,8 +13,8 @@ import LicenceCore
 ///    (nothing written), different content is refused unless a new version was asked for, and a
 ///    revoked licence or one at version 999 gets no new version (``decide(_:current:)``); a number
 ///    given twice in one batch is refused the second time;
-/// 3. an identifier (random serial, or the old one with the next version), a status-list slot and
-///    its URI (``SlotReservation``, ``StatusListURI``);
+/// 3. an identifier (a time-led random serial, or the old one with the next version), a status-list
+///    slot and its URI (``SlotReservation``, ``StatusListURI``);
 /// 4. signed on every core, outside any transaction;
 /// 5. written in one transaction. What another issuer did meanwhile is settled there: a number
 ///    taken meanwhile is `unchanged` or refused like step 2; an old version revoked or superseded
@@ -168,11 +170,11 @@ public struct IssuePlanner: Sendable {
         return nil
     }
 
-    /// A new identifier: a random serial from a cryptographically secure source.
+    /// A new identifier: the time, then a random serial from a cryptographically secure source.
     func newIdentifier(for licence: Licence, using random: inout SystemRandomNumberGenerator) throws(RegistryError) -> LicenceIdentifier {
         do {
-            return try LicenceIdentifier.generate(typeCode: licence.typeCode, issuerCode: licence.issuer.code,
-                                                  year: CalendarDate(chinaDayOf: now).year, using: &random)
+            return try LicenceIdentifier.generate(typeCode: licence.typeCode, issuerCode: licence.issuer.code, at: now,
+                                                  using: &random)
         } catch { throw RegistryError(.invalid, "no identifier can be made for \(licence.number): \(error)") }
     }
 
@@ -187,8 +189,11 @@ public struct IssuePlanner: Sendable {
         let types = try await store.types(codes: Array(Set(requests.map(\.licence.typeCode))))
         var checked: [Checked] = []
         checked.reserveCapacity(requests.count)
-        for (index, request) in requests.enumerated() {
-            switch check(request, at: index, type: types[request.licence.typeCode]) {
+        let checks = Array(requests.indices).concurrentMap { index in
+            check(requests[index], at: index, type: types[requests[index].licence.typeCode])
+        }
+        for (index, result) in checks.enumerated() {
+            switch result {
             case .success(let entry): checked.append(entry)
             case .failure(let error): outcomes[index] = .failed(error)
             }
@@ -294,24 +299,48 @@ public struct IssuePlanner: Sendable {
         }
     }
 
-    /// Step 4: signs the items at `indexes`, spread over every core.
+    /// Step 4: signs the items at `indexes`, spread over every core, and makes the columns their
+    /// write stores.
     private func sign(_ items: inout [PlannedLicence], at indexes: [Int], with signer: any Signer) throws(RegistryError) {
         let now = self.now
-        let claims = indexes.map { items[$0].claims(issuedAt: now) }
-        let signed = claims.concurrentMap { claims in Result { try LicenceToken.sign1(claims, with: signer).encoded() } }
+        let kid = signer.kid
+        let planned = items
+        let signed = indexes.concurrentMap { index in
+            Result { () throws -> (signed: [UInt8], columns: PlannedLicence.Columns) in
+                let item = planned[index]
+                let signed = try LicenceToken.sign1(item.claims(issuedAt: now), with: signer).encoded()
+                let identifier = item.identifier.description
+                return (signed, .init(fields: JSONText.object(item.licence.fields), idHash: LicenceIDHash.of(identifier),
+                                      leaf: .issuance(identifier: identifier, coseHash: Array(SHA256.hash(data: signed)),
+                                                      kid: kid, issuedAt: now)))
+            }
+        }
         for (position, index) in indexes.enumerated() {
             switch signed[position] {
-            case .success(let bytes): items[index].signed = bytes
+            case .success(let result): (items[index].signed, items[index].columns) = result
             case .failure(let error): throw RegistryError(.storage, "signing failed: \(error)")
             }
         }
     }
 }
 
-/// Issuer + number: what identifies a licence across its versions.
+/// Issuer + number: what identifies a licence across its versions. Two are the same when their
+/// UTF-8 is, as the registry's indexes compare them (and hashing bytes skips the Unicode
+/// normalisation that hashing a String of Chinese text costs).
 struct LicenceNumber: Hashable, Sendable {
     var issuer: String
     var number: String
+
+    static func == (a: LicenceNumber, b: LicenceNumber) -> Bool {
+        a.issuer.utf8.elementsEqual(b.issuer.utf8) && a.number.utf8.elementsEqual(b.number.utf8)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        var (issuer, number) = (issuer, number)
+        issuer.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        hasher.combine(0xFF as UInt8)  // not in UTF-8: the boundary between the two
+        number.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
 
     init(issuer: String, number: String) {
         self.issuer = issuer
@@ -343,8 +372,25 @@ struct PlannedLicence: Sendable {
     var supersedes: String?
     var slot = Slot(list: 0, index: 0, uri: "")
     var signed: [UInt8] = []
+    /// What its write stores beside the licence, made with its signature on the signing cores so
+    /// that the write transaction only binds values.
+    var columns = Columns()
+
+    struct Columns: Sendable {
+        /// The extension fields as JSON text.
+        var fields = ""
+        /// ``LicenceIDHash`` of the identifier, by which presentation codes find the licence.
+        var idHash: [UInt8] = []
+        /// The transparency-log leaf of its issuance.
+        var leaf: LogLeaf?
+    }
 
     var number: LicenceNumber { LicenceNumber(licence) }
+
+    /// The log leaf of its issuance: made when it was signed.
+    func issuanceLeaf(kid: String, now: Int64) -> LogLeaf {
+        columns.leaf ?? LogRecord.issuance(identifier.description, signed: signed, kid: kid, issuedAt: now)
+    }
 
     func claims(issuedAt: Int64) -> LicenceClaims {
         LicenceClaims(licence: licence, identifier: identifier, issuedAt: issuedAt,
@@ -421,3 +467,4 @@ enum ItemWrite: Sendable, Equatable {
     /// Not written: the old version it supersedes is no longer valid or suspended.
     case oldVersionChanged(String)
 }
+

@@ -187,10 +187,7 @@ extension PostgresRegistry {
     private static func insert(_ items: [PlannedLicence], kid: String, now: Int64, logIndexes: [String: Int64],
                                _ session: PostgresSession) async throws -> Set<String> {
         guard !items.isEmpty else { return [] }
-        let encoder = JSONText.Encoder()
-        var fields: [String] = []
-        fields.reserveCapacity(items.count)
-        for item in items { fields.append(try encoder.encode(item.licence.fields)) }
+        let fields = items.map(\.columns.fields)
         let licences = items.map(\.licence)
         let query: PostgresQuery = """
             INSERT INTO licence (id, issuer_code, number, version, type_code, type_name, holder_name, holder_code,
@@ -210,7 +207,7 @@ extension PostgresRegistry {
                         \(licences.map { $0.relatedMatter != nil })::bool[], \(fields)::text[],
                         \(items.map { ByteBuffer(bytes: $0.contentHash) })::bytea[], \(items.map { ByteBuffer(bytes: $0.signed) })::bytea[],
                         \(items.map(\.slot.list))::bigint[], \(items.map(\.slot.index))::bigint[],
-                        \(items.map { ByteBuffer(bytes: LicenceIDHash.of($0.identifier.description)) })::bytea[],
+                        \(items.map { ByteBuffer(bytes: $0.columns.idHash) })::bytea[],
                         \(items.map { logIndexes[$0.identifier.description] ?? -1 })::bigint[])
               AS u(id, issuer_code, number, version, type_code, type_name, holder_name, holder_code, holder_code_type,
                    issuer_name, valid_from, valid_until, has_until, related_matter, has_matter, fields, content_hash, signed,
@@ -236,7 +233,7 @@ extension PostgresRegistry {
                 reasons.append(event.reason)
                 indexes.append(size + Int64(leaves.count))
                 if event.status == .valid {
-                    leaves.append(LogRecord.issuance(event.licence, signed: item.signed, kid: kid, issuedAt: now))
+                    leaves.append(item.issuanceLeaf(kid: kid, now: now))
                 } else {
                     leaves.append(.statusChange(identifier: event.licence, status: event.status.rawValue, at: now))
                 }

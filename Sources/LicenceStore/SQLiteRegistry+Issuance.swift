@@ -128,7 +128,6 @@ extension SQLiteRegistry {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'valid', ?, ?, ?, ?, ?)
             ON CONFLICT DO NOTHING
             """)
-        let fieldsEncoder = JSONText.Encoder()
         var taken = Set<String>()
         // The log's leaves follow the status events: an old version's `superseded`, then the issuance.
         let size = try logSize(db)
@@ -141,8 +140,8 @@ extension SQLiteRegistry {
                 item.identifier.description, licence.issuer.code, licence.number, item.identifier.version, licence.typeCode,
                 licence.typeName, licence.holder.name, licence.holder.code.value, licence.holder.code.kind.rawValue,
                 licence.issuer.name, licence.validFrom.description, licence.validUntil?.description, licence.relatedMatter,
-                try fieldsEncoder.encode(licence.fields), Data(item.contentHash), Data(item.signed), kid, item.slot.list,
-                item.slot.index, now, LogRecord.disabled ? nil : leaf, Data(LicenceIDHash.of(item.identifier.description)),
+                item.columns.fields, Data(item.contentHash), Data(item.signed), kid, item.slot.list,
+                item.slot.index, now, LogRecord.disabled ? nil : leaf, Data(item.columns.idHash),
             ])
             if db.changesCount == 1 {
                 results[index] = .written
@@ -167,7 +166,7 @@ extension SQLiteRegistry {
                 try appendStatusEvent(db, licence: event.licence, status: event.status, reason: event.reason, actor: actor, at: now,
                                       logIndex: logIndex)
                 leaves.append(event.status == .valid
-                    ? LogRecord.issuance(event.licence, signed: item.signed, kid: kid, issuedAt: now)
+                    ? item.issuanceLeaf(kid: kid, now: now)
                     : .statusChange(identifier: event.licence, status: event.status.rawValue, at: now))
             }
         }

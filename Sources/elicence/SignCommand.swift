@@ -49,9 +49,8 @@ struct SignCommand: AsyncParsableCommand {
         let key = try store.privateKey(for: entry, passphrase: try keys.passphrase())
         let now = SystemClock().now
         var random = SystemRandomNumberGenerator()
-        let identifier = try LicenceIdentifier.generate(
-            typeCode: licence.typeCode, issuerCode: licence.issuer.code, year: CalendarDate(chinaDayOf: now).year,
-            using: &random)
+        let identifier = try LicenceIdentifier.generate(typeCode: licence.typeCode, issuerCode: licence.issuer.code, at: now,
+                                                        using: &random)
         let claims = LicenceClaims(licence: licence, identifier: identifier, issuedAt: now, status: nil,
                                    disclosedFields: disclosed.isEmpty ? nil : Set(disclosed))
         let token = try LicenceToken.sign(claims, with: key.signer)

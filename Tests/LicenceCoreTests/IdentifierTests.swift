@@ -113,14 +113,31 @@ struct LicenceIdentifierTests {
     @Test func generatedSerialsAreRandomAndValid() throws {
         var generator = SystemRandomNumberGenerator()
         var seen = Set<String>()
+        // 2026-03-01 00:00:05 China time: second 5,097,605 of 2026.
+        let time = try CalendarDate(year: 2026, month: 3, day: 1).startInChina + 5
         for _ in 0..<1000 {
             let id = try LicenceIdentifier.generate(typeCode: "11100000000013338W011", issuerCode: "11350000003591037R",
-                                                    year: 2026, using: &generator)
-            #expect(id.serial.count == 20 && id.serial.hasPrefix("2026"))
+                                                    at: time, using: &generator)
+            #expect(id.serial.count == 24 && id.serial.hasPrefix("202605097605"))
             #expect(try LicenceIdentifier(parsing: id.description) == id)
             seen.insert(id.serial)
         }
         #expect(seen.count == 1000)
+        // The year and the second are China time: 2026-12-31 16:00 UTC is the first second of 2027 there.
+        let newYear = try CalendarDate(year: 2027, month: 1, day: 1).startInChina
+        let first = try LicenceIdentifier.generate(typeCode: "11100000000013338W011", issuerCode: "11350000003591037R",
+                                                   at: newYear, using: &generator)
+        let last = try LicenceIdentifier.generate(typeCode: "11100000000013338W011", issuerCode: "11350000003591037R",
+                                                  at: newYear - 1, using: &generator)
+        #expect(first.serial.hasPrefix("202700000000") && last.serial.hasPrefix("202631535999"))
+        // Within a year, an identifier drawn a second later sorts after: a registry's index grows at its end.
+        for _ in 0..<100 {
+            let earlier = try LicenceIdentifier.generate(typeCode: "11100000000013338W011", issuerCode: "11350000003591037R",
+                                                         at: time, using: &generator)
+            let later = try LicenceIdentifier.generate(typeCode: "11100000000013338W011", issuerCode: "11350000003591037R",
+                                                       at: time + 1, using: &generator)
+            #expect(earlier.description < later.description)
+        }
     }
 
     @Test func sequentialSerialsFollowTheExampleLayout() throws {

@@ -86,7 +86,7 @@ struct COSEInteropTests {
             issuer: .init(name: Self.issuer.name, code: Self.issuer.code), validFrom: "2026-01-15", validUntil: .date("2046-01-14"),
             fields: ["注册资本": "100万元人民币"]).validated()
         var random = SystemRandomNumberGenerator()
-        let id = try LicenceIdentifier.generate(typeCode: licence.typeCode, issuerCode: licence.issuer.code, year: 2026, using: &random)
+        let id = try LicenceIdentifier.generate(typeCode: licence.typeCode, issuerCode: licence.issuer.code, at: 1_780_000_000, using: &random)
         let claims = LicenceClaims(licence: licence, identifier: id, issuedAt: 1_780_000_000,
                                    status: StatusReference(index: 17, uri: "https://licence.example.gov.cn/v1/status-lists/0"))
         let token = try LicenceToken.sign(claims, with: key.signer)

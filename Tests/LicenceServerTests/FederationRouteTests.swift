@@ -80,7 +80,7 @@ struct FederationRouteTests {
                                   holder: Holder(name: "杭州某某科技有限公司", code: try HolderCode("91350100MA2Y01111F", kind: .creditCode)),
                                   issuer: Self.agency, validFrom: today.adding(days: -1), validUntil: today.adding(years: 1), fields: [:])
             var random = SystemRandomNumberGenerator()
-            let id = try LicenceIdentifier.generate(typeCode: licence.typeCode, issuerCode: Self.agency.code, year: today.year, using: &random)
+            let id = try LicenceIdentifier.generate(typeCode: licence.typeCode, issuerCode: Self.agency.code, at: SystemClock().now, using: &random)
             return try LicenceToken.sign(LicenceClaims(licence: licence, identifier: id, issuedAt: SystemClock().now,
                                                        status: StatusReference(index: 5, uri: uri)), with: signer)
         }

@@ -49,7 +49,7 @@ for algorithm in [SignatureAlgorithm.sm2, .es256, .edDSA] {
         issuer: .init(name: issuer.name, code: issuer.code), validFrom: "2026-01-15", validUntil: .date("2046-01-14"),
         fields: ["法定代表人": "张三"]).validated()
     var random = SystemRandomNumberGenerator()
-    let id = try LicenceIdentifier.generate(typeCode: licence.typeCode, issuerCode: issuer.code, year: 2026, using: &random)
+    let id = try LicenceIdentifier.generate(typeCode: licence.typeCode, issuerCode: issuer.code, at: 1_780_000_000, using: &random)
     let claims = LicenceClaims(licence: licence, identifier: id, issuedAt: 1_780_000_000,
                                status: StatusReference(index: 4711, uri: "http://127.0.0.1:8080/v1/status-lists/0"))
     let token = try LicenceToken.sign(claims, with: key.signer)
