@@ -232,27 +232,27 @@ public struct IssuePlanner: Sendable {
                 try sign(&items, at: redrawn, with: signer)
             case .committed(let results):
                 var lateUnchanged: [(request: Int, id: String)] = []
-                for (item, result) in zip(items, results) {
+                var notesByRequest = [[IssueNote]](repeating: [], count: requests.count)
+                // By index: an item is large, and a loop that binds each one copies it.
+                for (index, result) in results.enumerated() {
+                    let request = items[index].request
                     switch result {
                     case .written:
-                        outcomes[item.request] = .issued(item.stored(kid: kid, now: now))
+                        outcomes[request] = .issued(items[index].stored(kid: kid, now: now))
+                        notesByRequest[request] = notes[request] ?? []
                     case .numberTaken(let holder):
                         // Another issuer issued this number meanwhile: the same licence, or another.
-                        if holder.contentHash == item.contentHash {
-                            lateUnchanged.append((item.request, holder.id))
+                        if holder.contentHash == items[index].contentHash {
+                            lateUnchanged.append((request, holder.id))
                         } else {
-                            outcomes[item.request] = .failed(Self.refusal(holder, newVersion: false, licence: item.licence)!)
+                            outcomes[request] = .failed(Self.refusal(holder, newVersion: false, licence: items[index].licence)!)
                         }
                     case .oldVersionChanged(let old):
-                        outcomes[item.request] = .failed(LicenceCoreError(.invalidField, field: "number",
+                        outcomes[request] = .failed(LicenceCoreError(.invalidField, field: "number",
                             "licence \(old) was revoked or superseded while this batch ran; run it again"))
                     }
                 }
                 try await settleUnchanged(lateUnchanged, in: &outcomes, store: store)
-                var notesByRequest = [[IssueNote]](repeating: [], count: requests.count)
-                for (item, result) in zip(items, results) where result == .written {
-                    notesByRequest[item.request] = notes[item.request] ?? []
-                }
                 return IssueOutcomes(outcomes.map { $0! }, notes: notesByRequest)
             }
         }
@@ -307,10 +307,9 @@ public struct IssuePlanner: Sendable {
         let planned = items
         let signed = indexes.concurrentMap { index in
             Result { () throws -> (signed: [UInt8], columns: PlannedLicence.Columns) in
-                let item = planned[index]
-                let signed = try LicenceToken.sign1(item.claims(issuedAt: now), with: signer).encoded()
-                let identifier = item.identifier.description
-                return (signed, .init(fields: JSONText.object(item.licence.fields), idHash: LicenceIDHash.of(identifier),
+                let signed = try LicenceToken.sign1(planned[index].claims(issuedAt: now), with: signer).encoded()
+                let identifier = planned[index].identifier.description
+                return (signed, .init(fields: JSONText.object(planned[index].licence.fields), idHash: LicenceIDHash.of(identifier),
                                       leaf: .issuance(identifier: identifier, coseHash: Array(SHA256.hash(data: signed)),
                                                       kid: kid, issuedAt: now)))
             }
@@ -332,7 +331,12 @@ struct LicenceNumber: Hashable, Sendable {
     var number: String
 
     static func == (a: LicenceNumber, b: LicenceNumber) -> Bool {
-        a.issuer.utf8.elementsEqual(b.issuer.utf8) && a.number.utf8.elementsEqual(b.number.utf8)
+        sameBytes(a.issuer, b.issuer) && sameBytes(a.number, b.number)
+    }
+
+    private static func sameBytes(_ a: String, _ b: String) -> Bool {
+        var (a, b) = (a, b)
+        return a.withUTF8 { a in b.withUTF8 { b in a.elementsEqual(b) } }
     }
 
     func hash(into hasher: inout Hasher) {

@@ -111,15 +111,15 @@ extension SQLiteRegistry {
         var results = [ItemWrite?](repeating: nil, count: items.count)
         // Old versions give up their number first (only one current licence may hold it), if no one
         // revoked or superseded them since they were read.
-        for (index, item) in items.enumerated() {
-            guard let old = item.supersedes else { continue }
+        for index in items.indices {
+            guard let old = items[index].supersedes else { continue }
             let status = try String.fetchOne(db, sql: "SELECT status FROM licence WHERE id = ?", arguments: [old])
             guard status == LicenceStatus.valid.rawValue || status == LicenceStatus.suspended.rawValue else {
                 results[index] = .oldVersionChanged(old)
                 continue
             }
             try db.execute(sql: "UPDATE licence SET status = 'superseded', superseded_by = ? WHERE id = ?",
-                           arguments: [item.identifier.description, old])
+                           arguments: [items[index].identifier.description, old])
         }
         let insert = try db.cachedStatement(sql: """
             INSERT INTO licence (id, issuer_code, number, version, type_code, type_name, holder_name, holder_code,
@@ -133,7 +133,8 @@ extension SQLiteRegistry {
         let size = try logSize(db)
         var next = size
         var leafIndexes = [Int64?](repeating: nil, count: items.count)
-        for (index, item) in items.enumerated() where results[index] == nil {
+        for index in items.indices where results[index] == nil {
+            let item = items[index]
             let licence = item.licence
             let leaf = next + (item.supersedes == nil ? 0 : 1)
             try insert.execute(arguments: [
@@ -159,10 +160,12 @@ extension SQLiteRegistry {
         }
         if !taken.isEmpty { throw RegistryError.identifiersTaken(taken) }  // rolls the transaction back
         var leaves: [LogLeaf] = []
-        for (index, item) in items.enumerated() where results[index] == .written {
+        for index in items.indices where results[index] == .written {
+            let item = items[index]
             let leaf = leafIndexes[index]!
-            for (offset, event) in item.statusEvents.enumerated() {
-                let logIndex = leaf - Int64(item.statusEvents.count - 1 - offset)
+            let events = item.statusEvents
+            for (offset, event) in events.enumerated() {
+                let logIndex = leaf - Int64(events.count - 1 - offset)
                 try appendStatusEvent(db, licence: event.licence, status: event.status, reason: event.reason, actor: actor, at: now,
                                       logIndex: logIndex)
                 leaves.append(event.status == .valid
