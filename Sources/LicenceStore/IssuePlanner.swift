@@ -471,4 +471,3 @@ enum ItemWrite: Sendable, Equatable {
     /// Not written: the old version it supersedes is no longer valid or suspended.
     case oldVersionChanged(String)
 }
-

@@ -266,6 +266,15 @@ struct IssuanceTests {
         #expect(indexes.max()! > Int64(SlotPermutation.size / 2) && indexes.min()! < Int64(SlotPermutation.size / 2))
     }
 
+    @Test func fieldsAreStoredAsJSONThatReadsBack() throws {
+        let fields = ["法定代表人": "张三", "备注": "引号\"、反斜杠\\、换行\n、制表\t与\u{1}控制字符", "a/b": "</script>", "": ""]
+        let text = JSONText.object(fields)
+        #expect(try JSONText.decode([String: String].self, text) == fields)
+        // Keys in order, as Foundation's encoder with sorted keys writes them.
+        #expect(JSONText.object(["b": "2", "a": "1"]) == #"{"a":"1","b":"2"}"#)
+        #expect(JSONText.object([:]) == "{}")
+    }
+
     @Test func slotPermutationIsABijection() {
         let permutation = SlotPermutation(seed: Array(repeating: 7, count: 32))
         var seen = [Bool](repeating: false, count: SlotPermutation.size)
