@@ -224,8 +224,8 @@ public struct IssuePlanner: Sendable {
         for _ in 0..<5 {
             switch try await store.write(items, kid: kid, actor: actor, now: now) {
             case .identifiersTaken(let taken):
-                // Another issuer took an identifier meanwhile (about one in 10^16): nothing was
-                // written; those licences get new identifiers and new signatures.
+                // Another issuer took an identifier meanwhile (two drawn in the same second clash once
+                // in 10^12): nothing was written; those licences get new identifiers and new signatures.
                 let redrawn = items.indices.filter { items[$0].supersedes == nil && taken.contains(items[$0].identifier.description) }
                 guard !redrawn.isEmpty else { throw RegistryError(.storage, "licence identifiers were refused as taken, but none is new") }
                 for index in redrawn { items[index].identifier = try newIdentifier(for: items[index].licence, using: &random) }
