@@ -1,4 +1,3 @@
-import Crypto
 import LicenceCore
 import LicenceLog
 
@@ -310,8 +309,7 @@ public struct IssuePlanner: Sendable {
                 let signed = try LicenceToken.sign1(planned[index].claims(issuedAt: now), with: signer).encoded()
                 let identifier = planned[index].identifier.description
                 return (signed, .init(fields: JSONText.object(planned[index].licence.fields), idHash: LicenceIDHash.of(identifier),
-                                      leaf: .issuance(identifier: identifier, coseHash: Array(SHA256.hash(data: signed)),
-                                                      kid: kid, issuedAt: now)))
+                                      leaf: LogRecord.issuance(identifier, signed: signed, kid: kid, issuedAt: now)))
             }
         }
         for (position, index) in indexes.enumerated() {

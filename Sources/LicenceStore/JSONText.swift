@@ -3,19 +3,6 @@ import LicenceCore
 
 /// JSON columns (a type's fields, a licence's extension fields, an agency's grants).
 enum JSONText {
-    /// One encoder reused for many rows.
-    struct Encoder {
-        private let encoder: JSONEncoder = {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return encoder
-        }()
-
-        func encode<T: Encodable>(_ value: T) throws -> String {
-            String(decoding: try encoder.encode(value), as: UTF8.self)
-        }
-    }
-
     /// A licence's extension fields as a JSON object, keys sorted, written without Foundation's
     /// encoder (it is on the path of every licence issued).
     static func object(_ fields: [String: String]) -> String {
@@ -30,7 +17,9 @@ enum JSONText {
     }
 
     static func encode<T: Encodable>(_ value: T) throws -> String {
-        try Encoder().encode(value)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {

@@ -94,8 +94,12 @@ public struct RegistryLogReader: LogHashReader {
 enum LogRecord {
     /// The issuance leaf of a licence signed as `signed` by key `kid` (hex) at `issuedAt`.
     static func issuance(_ identifier: String, signed: [UInt8], kid: String, issuedAt: Int64) -> LogLeaf {
-        .issuance(identifier: identifier, coseHash: Array(SHA256.hash(data: signed)), kid: Hex.decode(kid) ?? [],
-                  issuedAt: issuedAt)
+        issuance(identifier, signed: signed, kid: Hex.decode(kid) ?? [], issuedAt: issuedAt)
+    }
+
+    /// The same, with the key identifier's bytes.
+    static func issuance(_ identifier: String, signed: [UInt8], kid: [UInt8], issuedAt: Int64) -> LogLeaf {
+        .issuance(identifier: identifier, coseHash: Array(SHA256.hash(data: signed)), kid: kid, issuedAt: issuedAt)
     }
 
     /// `ELICENCE_BENCH_WITHOUT_LOG=1` leaves the log out, only to measure what it costs; a registry
