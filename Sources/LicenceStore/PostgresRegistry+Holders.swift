@@ -92,23 +92,6 @@ extension PostgresRegistry {
         }
     }
 
-    public func holderUsage(holderCode: String, limit: Int) async throws(RegistryError) -> [HolderUsageRecord] {
-        try await database.withSession { session in
-            try await session.rows("""
-                SELECT l.id, l.type_name, a.name, ac.text, c.text, oc.text, u.at
-                FROM licence l JOIN usage_record u ON u.status_list = l.status_list AND u.status_index = l.status_index
-                LEFT JOIN agency a ON a.id = u.agency_id JOIN usage_text ac ON ac.id = u.action
-                LEFT JOIN usage_text c ON c.id = u.cause JOIN usage_text oc ON oc.id = u.outcome
-                WHERE l.holder_code = \(holderCode) ORDER BY u.at DESC LIMIT \(Int64(limit))
-                """).map { row in
-                let (licence, typeName, agency, action, cause, outcome, at) =
-                    try row.decode((String, String, String?, String, String?, String, Int64).self)
-                return HolderUsageRecord(licence: licence, typeName: typeName, agency: agency,
-                                         action: UsageRecord.Action(rawValue: action) ?? .read, cause: cause, outcome: outcome, at: at)
-            }
-        }
-    }
-
     // MARK: Windows
 
     static let credentialColumns = "id, agency_code, label, created_at, revoked_at"

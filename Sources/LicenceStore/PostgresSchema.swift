@@ -174,6 +174,7 @@ enum PostgresSchema {
             "CREATE INDEX licence_holder_name ON licence(holder_code, holder_name, issued_at)",
             "DROP INDEX licence_holder",
         ]),
+        Migration(version: 8, name: "usage records in batches", statements: PostgresRegistry.batchUsageRecords),
     ]
 
     static var latestVersion: Int64 { migrations.last?.version ?? 0 }

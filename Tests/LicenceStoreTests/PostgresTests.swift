@@ -57,7 +57,7 @@ struct PostgresRegistryTests {
             try await group.waitForAll()
         }
         #expect(try database.psql("SELECT version, name FROM schema_migrations ORDER BY version")
-                    == "1|registry\n2|settings\n3|transparency log\n4|holders' wallets and service windows\n5|usage of other authorities' licences\n6|compact usage records\n7|holder names by index")
+                    == "1|registry\n2|settings\n3|transparency log\n4|holders' wallets and service windows\n5|usage of other authorities' licences\n6|compact usage records\n7|holder names by index\n8|usage records in batches")
         _ = try await location.open(password: database.password, create: false)
         // A registry from a newer elicence is refused rather than misread.
         try database.psql("INSERT INTO schema_migrations (version, name) VALUES (99, 'future')")

@@ -453,7 +453,8 @@ struct AgencyRegistryTests {
         let foreign = "1.2.156.3005.2.11100000000013338W011.11330100MB0000789X.20260000001.001.0"
         let sqlite = backend == .sqlite
         try fixture.database.execute("""
-            DROP VIEW usage_record_text; DROP TABLE usage_record; DROP TABLE usage_text;
+            DROP VIEW usage_record_text; \(sqlite ? "DROP TABLE usage_record" : "DROP VIEW usage_record; DROP TABLE usage_batch");
+            DROP TABLE usage_text;
             CREATE TABLE usage_record (id \(sqlite ? "INTEGER" : "BIGSERIAL") PRIMARY KEY, agency_id BIGINT REFERENCES agency(id),
                 licence_id TEXT, action TEXT NOT NULL, cause TEXT, outcome TEXT NOT NULL, at BIGINT NOT NULL, authority TEXT,
                 authority_name TEXT);
@@ -551,6 +552,58 @@ struct AgencyRegistryTests {
         #expect(bytes / count <= 64, "\(bytes / count) bytes a record")
         #expect(try await registry.usage(licenceID: stored.id.description, agencyCode: nil, limit: 1).first?.at
                     == RegistryFixture.now + Int64((count - 1) / 1_000))
+    }
+
+    /// On PostgreSQL a write's records are one row of arrays: reads find them by licence through the
+    /// batches' index over more than one round of batches, newest first; retention deletes whole batches
+    /// and rewrites the one that straddles the cutoff; and 100,000 records take at most 64 bytes each.
+    @Test(arguments: Backend.postgresIfAvailable)
+    func usageBatchesOnPostgres(_ backend: Backend) async throws {
+        let fixture = try await RegistryFixture(backend)
+        let registry = fixture.registry
+        let stored = try await fixture.issueOne(RegistryFixture.licence())
+        let id = stored.id.description
+        let agency = "11350100MB0000456D"
+        try await registry.addAgency(Agency(code: agency, name: "福州市行政服务中心", grants: [], createdAt: 100),
+                                     keyHash: Array(repeating: UInt8(7), count: 32))
+        func record(_ at: Int64, _ licence: String) -> UsageRecord {
+            UsageRecord(agency: agency, licence: licence, action: .verify, cause: at % 2 == 0 ? "企业开办" : nil, outcome: "valid", at: at)
+        }
+        // Twelve writes: the licence, another licence, the licence again.
+        for batch in Int64(0)..<12 {
+            let at = 1_000 + 10 * batch
+            try await registry.recordUsage([record(at, id), record(at + 1, "another licence"), record(at + 2, id)])
+        }
+        #expect(try fixture.database.execute("SELECT COUNT(*), SUM(cardinality(at_offset)) FROM usage_batch") == "12|36")
+        #expect(try fixture.database.execute("SELECT COUNT(*) FROM usage_record") == "36")
+        let ofLicence = (0..<12).reversed().flatMap { batch -> [Int64] in [1_002 + 10 * Int64(batch), 1_000 + 10 * Int64(batch)] }
+        #expect(try await registry.usage(licenceID: id, agencyCode: nil, limit: 100).map(\.at) == ofLicence)
+        #expect(try await registry.usage(licenceID: id, agencyCode: nil, limit: 9).map(\.at) == Array(ofLicence.prefix(9)))
+        #expect(try await registry.usage(licenceID: "another licence", agencyCode: agency, limit: 3).map(\.at) == [1_111, 1_101, 1_091])
+        #expect(try await registry.usage(licenceID: "never seen", agencyCode: nil, limit: 3).isEmpty)
+        #expect(try await registry.usage(licenceID: nil, agencyCode: agency, limit: 4).map(\.at) == [1_112, 1_111, 1_110, 1_102])
+        #expect(try await registry.holderUsage(holderCode: "91350100MA2Y01111F", limit: 30).map(\.at) == ofLicence)
+        let statistics = try await registry.usageStatistics(since: 1_101)
+        #expect(statistics.perAgency.map(\.count) == [5] && statistics.perType.map(\.count) == [3])
+
+        // Five batches go whole; the sixth (1,050 to 1,052) keeps its last two records.
+        #expect(try await registry.purgeUsage(before: 1_051) == 16)
+        #expect(try fixture.database.execute("SELECT first_at, last_at, at_offset FROM usage_batch ORDER BY id LIMIT 1") == "1051|1052|{0,1}")
+        #expect(try await registry.usage(licenceID: id, agencyCode: nil, limit: 100).map(\.at) == Array(ofLicence.prefix(13)))
+        #expect(try await registry.usage(licenceID: "another licence", agencyCode: nil, limit: 100).last?.at == 1_051)
+        #expect(try fixture.database.execute("SELECT COUNT(*) FROM usage_record_text WHERE cause = '企业开办'") == "13")
+        #expect(try await registry.purgeUsage(before: 1_051) == 0)
+
+        let before = try Int(fixture.database.execute("SELECT pg_total_relation_size('usage_batch') + pg_total_relation_size('usage_text')"))!
+        let count = 100_000
+        for start in stride(from: 0, to: count, by: 5_000) {
+            try await registry.recordUsage((start..<start + 5_000).map {
+                UsageRecord(agency: agency, licence: id, action: .verify, cause: "企业开办", outcome: "valid", at: 2_000 + Int64($0 / 1_000))
+            })
+        }
+        let after = try Int(fixture.database.execute("SELECT pg_total_relation_size('usage_batch') + pg_total_relation_size('usage_text')"))!
+        #expect((after - before) / count <= 64, "\((after - before) / count) bytes a record")
+        #expect(try await registry.usage(licenceID: id, agencyCode: nil, limit: 1).first?.at == 2_000 + Int64((count - 1) / 1_000))
     }
 
     /// Uses of other authorities' licences (跨省互认) are recorded with their authority and counted by it.
