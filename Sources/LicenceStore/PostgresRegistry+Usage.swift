@@ -194,13 +194,13 @@ extension PostgresRegistry {
         }
     }
 
-    /// Reads records newest first, in a read-only transaction (one snapshot), a few batches at a time, then their records that meet `records`
-    /// (a condition on the record `u` of ``usageRecordRows``), until `limit` records are read or no
-    /// batch is left. With `batches` (a condition on `usage_batch` that its GIN indexes answer), the
-    /// batches are those the index finds, all at once: ordered by id and limited, the planner might
-    /// instead walk the primary key and unpack every batch's arrays to test them. Without, they are
-    /// the newest by id. A round's batches grow fourfold, up to 256, so that a read of the newest
-    /// records unpacks few.
+    /// Reads records newest first, inside a read-only transaction (one snapshot), a few batches at a
+    /// time, then their records that meet `records` (a condition on the record `u` of
+    /// ``usageRecordRows``), until `limit` records are read or no batch is left. With `batches` (a
+    /// condition on `usage_batch` that its GIN indexes answer), the batches are those the index
+    /// finds, all at once: ordered by id and limited, the planner might instead walk the primary key
+    /// and unpack every batch's arrays to test them. Without, they are the newest by id. A round's
+    /// batches grow fourfold, up to 256, so that a read of the newest records unpacks few.
     private static func newestUsage<Row: Sendable>(
         _ session: PostgresSession, batches: String?, records: String, limit: Int,
         read: (_ records: String, _ remaining: Int) -> PostgresQuery, decode: (PostgresRow) throws -> Row
@@ -312,7 +312,8 @@ extension PostgresRegistry {
         try await database.transaction(isolation: "REPEATABLE READ", readOnly: true) { session in
             let perAgency = try await session.rows("""
                 SELECT a.code, a.name, n FROM (
-                    SELECT r.agency_id, COUNT(*) AS n FROM usage_batch b CROSS JOIN LATERAL unnest(b.at_offset, b.agency_id) AS r(at_offset, agency_id)
+                    SELECT r.agency_id, COUNT(*) AS n
+                    FROM usage_batch b CROSS JOIN LATERAL unnest(b.at_offset, b.agency_id) AS r(at_offset, agency_id)
                     WHERE b.last_at >= \(since) AND b.first_at + r.at_offset >= \(since) GROUP BY r.agency_id) u
                 JOIN agency a ON a.id = u.agency_id ORDER BY n DESC, a.code
                 """).map { row in
@@ -377,7 +378,8 @@ extension PostgresRegistry {
                     WHERE b.first_at < \(before) AND b.last_at >= \(before)
                     FOR UPDATE OF b),
                 rewritten AS (
-                    UPDATE usage_batch b SET first_at = kept.first_at, \(unescaped: Self.usageArrays.map { "\($0) = kept.\($0)" }.joined(separator: ", "))
+                    UPDATE usage_batch b
+                    SET first_at = kept.first_at, \(unescaped: Self.usageArrays.map { "\($0) = kept.\($0)" }.joined(separator: ", "))
                     FROM kept WHERE b.id = kept.id RETURNING kept.total - cardinality(kept.at_offset) AS n)
                 SELECT COALESCE(SUM(n), 0)::bigint FROM rewritten
                 """, as: Int64.self).map(Int.init) ?? 0
