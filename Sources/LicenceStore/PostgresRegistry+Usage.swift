@@ -6,10 +6,12 @@ import PostgresNIO
 /// the way they are written: one row, `usage_batch`, for each write (a server's half second of
 /// records), holding a column of each kind as an array, one element a record, in the order written.
 /// A record's time is kept as seconds after the batch's first. Batches are found by licence slot and
-/// by the identifier of a licence not in the registry through GIN indexes of those arrays, and by time
-/// through a BRIN index of their last time, a few pages for the whole table; a batch's arrays are
-/// compressed and stored out of line once they are larger than two kilobytes. Reads go through the
-/// newest batches first. The view `usage_record` shows one row a record, with the columns of the
+/// by the identifier of a licence not in the registry through GIN indexes of those arrays, by agency
+/// through a short array of the agencies a batch names (kept in the row, and indexed), and by time
+/// through a BRIN index of their last time, a few pages for the whole table. A row larger than about
+/// two kilobytes has its arrays compressed, and moved out of line if it is still too large. Reads go
+/// through the newest batches first. A write of one record takes about 420 bytes: the figures that
+/// matter, a busy server's, are for writes of thousands. The view `usage_record` shows one row a record, with the columns of the
 /// earlier table, and `usage_record_text` the same with their texts.
 extension PostgresRegistry {
     /// Schema v6: moves records of the earlier, text-per-record form into the compact one, and
@@ -104,6 +106,7 @@ extension PostgresRegistry {
             last_at BIGINT NOT NULL,
             at_offset INTEGER[] NOT NULL,
             agency_id INTEGER[] NOT NULL,
+            agencies INTEGER[] NOT NULL,
             slot BIGINT[] NOT NULL,
             other_licence INTEGER[] NOT NULL,
             action INTEGER[] NOT NULL,
@@ -114,9 +117,10 @@ extension PostgresRegistry {
         )
         """,
         """
-        INSERT INTO usage_batch (first_at, last_at, at_offset, agency_id, slot, other_licence, action, cause, outcome, authority,
-                                 authority_name)
+        INSERT INTO usage_batch (first_at, last_at, at_offset, agency_id, agencies, slot, other_licence, action, cause, outcome,
+                                 authority, authority_name)
             SELECT MIN(at), MAX(at), array_agg((at - base)::int ORDER BY n), array_agg(agency_id::int ORDER BY n),
+                   COALESCE(array_agg(DISTINCT agency_id::int) FILTER (WHERE agency_id IS NOT NULL), '{}'),
                    array_agg((status_list::bigint << 32) | status_index ORDER BY n), array_agg(other_licence ORDER BY n),
                    array_agg(action ORDER BY n), array_agg(cause ORDER BY n), array_agg(outcome ORDER BY n),
                    array_agg(authority ORDER BY n), array_agg(authority_name ORDER BY n)
@@ -128,6 +132,7 @@ extension PostgresRegistry {
         "DROP TABLE usage_record",
         "CREATE INDEX usage_batch_slot ON usage_batch USING gin (slot)",
         "CREATE INDEX usage_batch_other_licence ON usage_batch USING gin (other_licence)",
+        "CREATE INDEX usage_batch_agencies ON usage_batch USING gin (agencies)",
         "CREATE INDEX usage_batch_time ON usage_batch USING brin (last_at)",
         "CREATE VIEW usage_record AS \(usageRecordRows)",
         usageRecordTextView,
@@ -137,7 +142,7 @@ extension PostgresRegistry {
     /// the keys of its licences, agencies and texts are looked up once each, and the batch's arrays
     /// are sent whole, so the database does no join or sort a record.
     public func recordUsage(_ records: [UsageRecord]) async throws(RegistryError) {
-        guard let first = records.map(\.at).min(), let last = records.map(\.at).max() else { return }
+        guard !records.isEmpty else { return }
         let licences = Array(Set(records.compactMap(\.licence)))
         let agencyCodes = Array(Set(records.map(\.agency)))
         try await database.transaction { session in
@@ -177,20 +182,32 @@ extension PostgresRegistry {
                 let (text, id) = try row.decode((String, Int32).self)
                 ids[text] = Int64(id)
             }
-            /// An array of integers as PostgreSQL writes it, NULL for a missing value.
-            func array(_ values: (UsageRecord) -> Int64?) -> String {
-                "{" + records.map { values($0).map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
+            // One batch, unless its times span more than an int's seconds (68 years; no server's
+            // clock does that): then one batch for each run of records that fits.
+            var start = 0
+            while start < records.count {
+                var (low, high, end) = (records[start].at, records[start].at, start + 1)
+                while end < records.count, max(high, records[end].at) - min(low, records[end].at) <= Int64(Int32.max) {
+                    (low, high, end) = (min(low, records[end].at), max(high, records[end].at), end + 1)
+                }
+                let run = records[start..<end]
+                /// An array of integers as PostgreSQL writes it, NULL for a missing value.
+                func array(_ values: (UsageRecord) -> Int64?) -> String {
+                    "{" + run.map { values($0).map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
+                }
+                let named = Set(run.compactMap { agencies[$0.agency] }).sorted().map(String.init).joined(separator: ",")
+                try await session.execute("""
+                    INSERT INTO usage_batch (first_at, last_at, at_offset, agency_id, agencies, slot, other_licence, action, cause, outcome,
+                                             authority, authority_name)
+                    VALUES (\(low), \(high), \(array { $0.at - low })::int[], \(array { agencies[$0.agency] })::int[], \("{\(named)}")::int[],
+                            \(array { $0.licence.flatMap { slots[$0] } })::bigint[],
+                            \(array { record in record.licence.flatMap { slots[$0] == nil ? ids[$0] : nil } })::int[],
+                            \(array { ids[$0.action.rawValue] })::int[], \(array { $0.cause.flatMap { ids[$0] } })::int[],
+                            \(array { ids[$0.outcome] })::int[], \(array { $0.authority.flatMap { ids[$0] } })::int[],
+                            \(array { $0.authority == nil ? nil : ids[$0.authorityName ?? ""] })::int[])
+                    """)
+                start = end
             }
-            try await session.execute("""
-                INSERT INTO usage_batch (first_at, last_at, at_offset, agency_id, slot, other_licence, action, cause, outcome, authority,
-                                         authority_name)
-                VALUES (\(first), \(last), \(array { $0.at - first })::int[], \(array { agencies[$0.agency] })::int[],
-                        \(array { $0.licence.flatMap { slots[$0] } })::bigint[],
-                        \(array { record in record.licence.flatMap { slots[$0] == nil ? ids[$0] : nil } })::int[],
-                        \(array { ids[$0.action.rawValue] })::int[], \(array { $0.cause.flatMap { ids[$0] } })::int[],
-                        \(array { ids[$0.outcome] })::int[], \(array { $0.authority.flatMap { ids[$0] } })::int[],
-                        \(array { $0.authority == nil ? nil : ids[$0.authorityName ?? ""] })::int[])
-                """)
         }
     }
 
@@ -199,10 +216,11 @@ extension PostgresRegistry {
     /// ``usageRecordRows``), until `limit` records are read or no batch is left. With `batches` (a
     /// condition on `usage_batch` that its GIN indexes answer), the batches are those the index
     /// finds, all at once: ordered by id and limited, the planner might instead walk the primary key
-    /// and unpack every batch's arrays to test them. Without, they are the newest by id. A round's
+    /// and unpack every batch's arrays to test them. Without, they are the newest by id that meet
+    /// `newest` (a condition on the batch's columns kept in its row, such as `agencies`). A round's
     /// batches grow fourfold, up to 256, so that a read of the newest records unpacks few.
     private static func newestUsage<Row: Sendable>(
-        _ session: PostgresSession, batches: String?, records: String, limit: Int,
+        _ session: PostgresSession, batches: String?, newest: String = "TRUE", records: String, limit: Int,
         read: (_ records: String, _ remaining: Int) -> PostgresQuery, decode: (PostgresRow) throws -> Row
     ) async throws -> [Row] {
         var candidates: [Int64]? = nil
@@ -222,7 +240,7 @@ extension PostgresRegistry {
                 ids = Array(candidates.drop { $0 >= before }.prefix(round))
             } else {
                 ids = try await session.rows("""
-                    SELECT id FROM usage_batch WHERE id < \(before) ORDER BY id DESC LIMIT \(Int64(round))
+                    SELECT id FROM usage_batch WHERE id < \(before) AND \(unescaped: newest) ORDER BY id DESC LIMIT \(Int64(round))
                     """).map { try $0.decode(Int64.self) }
             }
             guard let oldest = ids.last else { break }
@@ -240,7 +258,7 @@ extension PostgresRegistry {
         try await database.transaction(isolation: "REPEATABLE READ", readOnly: true) { session in
             // Conditions on keys looked up first (integers, written into the query as such).
             var batches: String? = nil
-            var records = ["TRUE"]
+            var newest = "TRUE", records = ["TRUE"]
             if let licenceID {
                 // The licence's slot when it is in the registry, else the text of an identifier seen before.
                 if let slot = try await session.scalar("""
@@ -259,10 +277,11 @@ extension PostgresRegistry {
                 guard let agency = try await session.scalar("SELECT id FROM agency WHERE code = \(agencyCode)", as: Int64.self) else {
                     return []
                 }
+                newest = "agencies @> ARRAY[\(agency)]"
                 records.append("u.agency_id = \(agency)")
             }
             return try await Self.newestUsage(
-                session, batches: batches, records: records.joined(separator: " AND "), limit: limit,
+                session, batches: batches, newest: newest, records: records.joined(separator: " AND "), limit: limit,
                 read: { rows, remaining in
                     """
                     \(unescaped: UsageRecordQuery.columns) FROM (\(unescaped: rows)) u \(unescaped: UsageRecordQuery.joins)
@@ -371,7 +390,8 @@ extension PostgresRegistry {
                     CROSS JOIN LATERAL (SELECT MIN(b.first_at + x) AS first_at FROM unnest(b.at_offset) AS x
                                         WHERE b.first_at + x >= \(before)) m
                     CROSS JOIN LATERAL (
-                        SELECT array_agg((b.first_at + r.at_offset - m.first_at)::int ORDER BY r.n) AS at_offset, \(unescaped: kept)
+                        SELECT array_agg((b.first_at + r.at_offset - m.first_at)::int ORDER BY r.n) AS at_offset, \(unescaped: kept),
+                               COALESCE(array_agg(DISTINCT r.agency_id) FILTER (WHERE r.agency_id IS NOT NULL), '{}') AS agencies
                         FROM unnest(\(unescaped: Self.usageArrays.map { "b." + $0 }.joined(separator: ", ")))
                             WITH ORDINALITY AS r(\(unescaped: Self.usageArrays.joined(separator: ", ")), n)
                         WHERE b.first_at + r.at_offset >= \(before)) k
@@ -379,7 +399,8 @@ extension PostgresRegistry {
                     FOR UPDATE OF b),
                 rewritten AS (
                     UPDATE usage_batch b
-                    SET first_at = kept.first_at, \(unescaped: Self.usageArrays.map { "\($0) = kept.\($0)" }.joined(separator: ", "))
+                    SET first_at = kept.first_at, agencies = kept.agencies,
+                        \(unescaped: Self.usageArrays.map { "\($0) = kept.\($0)" }.joined(separator: ", "))
                     FROM kept WHERE b.id = kept.id RETURNING kept.total - cardinality(kept.at_offset) AS n)
                 SELECT COALESCE(SUM(n), 0)::bigint FROM rewritten
                 """, as: Int64.self).map(Int.init) ?? 0

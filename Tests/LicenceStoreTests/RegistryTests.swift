@@ -604,6 +604,21 @@ struct AgencyRegistryTests {
         let after = try Int(fixture.database.execute("SELECT pg_total_relation_size('usage_batch') + pg_total_relation_size('usage_text')"))!
         #expect((after - before) / count <= 64, "\((after - before) / count) bytes a record")
         #expect(try await registry.usage(licenceID: id, agencyCode: nil, limit: 1).first?.at == 2_000 + Int64((count - 1) / 1_000))
+
+        // An agency seldom seen is found past the batches that do not name it; a write whose times
+        // span more than an int's seconds becomes two batches.
+        let seldom = "91110000600037341L"
+        try await registry.addAgency(Agency(code: seldom, name: "北京市政务服务中心", grants: [], createdAt: 100),
+                                     keyHash: Array(repeating: UInt8(8), count: 32))
+        try await registry.recordUsage([
+            UsageRecord(agency: seldom, licence: id, action: .verify, cause: nil, outcome: "valid", at: 10),
+            UsageRecord(agency: agency, licence: id, action: .verify, cause: nil, outcome: "valid", at: 3_000_000_000),
+        ])
+        #expect(try fixture.database.execute("SELECT first_at, cardinality(agencies) FROM usage_batch ORDER BY id DESC LIMIT 2")
+                    == "3000000000|1\n10|1")
+        #expect(try await registry.usage(licenceID: nil, agencyCode: seldom, limit: 5).map(\.at) == [10])
+        #expect(try await registry.usage(licenceID: id, agencyCode: nil, limit: 2).map(\.at) == [3_000_000_000, 10])
+        #expect(try await registry.usage(licenceID: id, agencyCode: seldom, limit: 5).map(\.at) == [10])
     }
 
     /// Uses of other authorities' licences (跨省互认) are recorded with their authority and counted by it.
