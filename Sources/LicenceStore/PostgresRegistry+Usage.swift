@@ -1,18 +1,19 @@
 import PostgresNIO
 
 /// Usage records, compactly (see `SQLiteRegistry`'s usage records): integers only, keys into
-/// `usage_text` for the few texts, the licence by its status slot. A PostgreSQL row carries 28 bytes
-/// of header and pointer and an index entry about 20, more than a record's data, so records are kept
-/// the way they are written: one row, `usage_batch`, for each write (a server's half second of
-/// records), holding a column of each kind as an array, one element a record, in the order written.
-/// A record's time is kept as seconds after the batch's first. Batches are found by licence slot and
-/// by the identifier of a licence not in the registry through GIN indexes of those arrays, by agency
-/// through a short array of the agencies a batch names (kept in the row, and indexed), and by time
-/// through a BRIN index of their last time, a few pages for the whole table. A row larger than about
-/// two kilobytes has its arrays compressed, and moved out of line if it is still too large. Reads go
-/// through the newest batches first. A write of one record takes about 420 bytes: the figures that
-/// matter, a busy server's, are for writes of thousands. The view `usage_record` shows one row a record, with the columns of the
-/// earlier table, and `usage_record_text` the same with their texts.
+/// `usage_text` for the few texts, the licence by its status slot. A PostgreSQL row carries 28
+/// bytes of header and pointer and an index entry about 20, more than a record's data, so records
+/// are kept the way they are written: one row, `usage_batch`, for each write (a server's half
+/// second of records), holding a column of each kind as an array, one element a record, in the
+/// order written. A record's time is kept as seconds after the batch's first. Batches are found by
+/// licence slot and by the identifier of a licence not in the registry through GIN indexes of those
+/// arrays, by agency through a short array of the agencies a batch names (kept in the row, and
+/// indexed), and by time through a BRIN index of their last time, a few pages for the whole table.
+/// A row larger than about two kilobytes has its arrays compressed, and moved out of line if it is
+/// still too large. Reads go through the newest batches first. A write of one record takes about
+/// 420 bytes: the figures that matter, a busy server's, are for writes of thousands. The view
+/// `usage_record` shows one row a record, with the columns of the earlier table, and
+/// `usage_record_text` the same with their texts.
 extension PostgresRegistry {
     /// Schema v6: moves records of the earlier, text-per-record form into the compact one, and
     /// leaves a view, `usage_record_text`, with the earlier columns for whoever reads the table by hand.
