@@ -86,6 +86,14 @@ extension PostgresRegistry {
     private static let usageArrays = ["at_offset", "agency_id", "slot", "other_licence", "action", "cause", "outcome", "authority",
                                       "authority_name"]
 
+    /// The records of the batch `b`, one row `r` each: its values by kind, and `n`, its place.
+    private static let unnestBatch = """
+        unnest(\(usageArrays.map { "b." + $0 }.joined(separator: ", "))) WITH ORDINALITY AS r(\(usageArrays.joined(separator: ", ")), n)
+        """
+
+    /// A licence's status slot as usage batches keep it: the list in the high 32 bits, the index in the low.
+    private static let licenceSlot = "(status_list << 32) | status_index"
+
     /// One row a record, from `usage_batch b`, with the columns of the earlier table (the slot as list
     /// and index) and the batch and place of the record within it; a query appends its conditions.
     static let usageRecordRows = """
@@ -93,8 +101,7 @@ extension PostgresRegistry {
                r.slot & 4294967295 AS status_index, r.slot, r.other_licence, r.action, r.cause, r.outcome, r.authority,
                r.authority_name
         FROM usage_batch b
-        CROSS JOIN LATERAL unnest(\(usageArrays.map { "b." + $0 }.joined(separator: ", ")))
-            WITH ORDINALITY AS r(\(usageArrays.joined(separator: ", ")), n)
+        CROSS JOIN LATERAL \(unnestBatch)
         """
 
     /// Schema v8: records in batches. Records of the one-row-a-record form become batches of 5,000
@@ -149,7 +156,7 @@ extension PostgresRegistry {
         try await database.transaction { session in
             var slots: [String: Int64] = [:]
             for row in try await session.rows("""
-                SELECT id, (status_list << 32) | status_index FROM licence WHERE id = ANY(\(licences))
+                SELECT id, \(unescaped: Self.licenceSlot) FROM licence WHERE id = ANY(\(licences))
                 """) {
                 let (id, slot) = try row.decode((String, Int64).self)
                 slots[id] = slot
@@ -263,7 +270,7 @@ extension PostgresRegistry {
             if let licenceID {
                 // The licence's slot when it is in the registry, else the text of an identifier seen before.
                 if let slot = try await session.scalar("""
-                    SELECT (status_list << 32) | status_index FROM licence WHERE id = \(licenceID)
+                    SELECT \(unescaped: Self.licenceSlot) FROM licence WHERE id = \(licenceID)
                     """, as: Int64.self) {
                     batches = "slot @> ARRAY[\(slot)::bigint]"
                     records.append("u.slot = \(slot)")
@@ -302,7 +309,7 @@ extension PostgresRegistry {
     public func holderUsage(holderCode: String, limit: Int) async throws(RegistryError) -> [HolderUsageRecord] {
         try await database.transaction(isolation: "REPEATABLE READ", readOnly: true) { session in
             let slots = try await session.rows("""
-                SELECT (status_list << 32) | status_index FROM licence WHERE holder_code = \(holderCode)
+                SELECT \(unescaped: Self.licenceSlot) FROM licence WHERE holder_code = \(holderCode)
                 """).map { try $0.decode(Int64.self) }
             guard !slots.isEmpty else { return [] }
             let list = slots.map(String.init).joined(separator: ",")
@@ -393,8 +400,7 @@ extension PostgresRegistry {
                     CROSS JOIN LATERAL (
                         SELECT array_agg((b.first_at + r.at_offset - m.first_at)::int ORDER BY r.n) AS at_offset, \(unescaped: kept),
                                COALESCE(array_agg(DISTINCT r.agency_id) FILTER (WHERE r.agency_id IS NOT NULL), '{}') AS agencies
-                        FROM unnest(\(unescaped: Self.usageArrays.map { "b." + $0 }.joined(separator: ", ")))
-                            WITH ORDINALITY AS r(\(unescaped: Self.usageArrays.joined(separator: ", ")), n)
+                        FROM \(unescaped: Self.unnestBatch)
                         WHERE b.first_at + r.at_offset >= \(before)) k
                     WHERE b.first_at < \(before) AND b.last_at >= \(before)
                     FOR UPDATE OF b),
