@@ -3,6 +3,7 @@ import LicenceCore
 import LicenceCrypto
 import LicenceStore
 import Logging
+import NIOCore
 import Prometheus
 
 /// Everything `elicence serve` can be told.
@@ -73,7 +74,9 @@ public struct ServerDependencies: Sendable {
 /// The request context: the client's address and, once authenticated, its agency.
 public struct ServerContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public var remoteAddress: String
+    /// The connection, whose peer's address is read only by the routes that need it.
+    private let channel: any Channel
+    public var remoteAddress: String { channel.remoteAddress?.ipAddress ?? "unknown" }
     public var agency: Agency?
     /// The registry's change counter as read while authenticating this request, after it arrived;
     /// the status check reuses it rather than asking the registry a second time.
@@ -82,6 +85,6 @@ public struct ServerContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        channel = source.channel
     }
 }

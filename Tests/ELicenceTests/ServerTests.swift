@@ -200,7 +200,11 @@ struct DemoServer {
         #expect(try demo.server.request("GET", "/readyz").status == 200)
         let metrics = try demo.server.request("GET", "/metrics").text
         #expect(metrics.contains("elicence_verifications_total{outcome=\"revoked\"} 1"))
-        #expect(metrics.contains("http_server_request_duration"))
+        // Request metrics by route, method and status: the one /readyz above, counted and timed.
+        let readyz = #"{http_route="/readyz",http_request_method="GET",http_response_status_code="200"}"#
+        #expect(metrics.contains("hb_requests\(readyz) 1"), "\(metrics)")
+        #expect(metrics.contains("http_server_request_duration_count\(readyz) 1"), "\(metrics)")
+        #expect(metrics.contains(#"http_server_active_requests{http_request_method="GET"} 1"#), "\(metrics)")
 
         // The served status list is signed by a key of the served trust list and agrees with the registry.
         let trust = try demo.server.request("GET", "/v1/trust-list")
