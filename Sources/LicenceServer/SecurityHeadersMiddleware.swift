@@ -27,8 +27,9 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         let isPage = type.hasPrefix("text/html") || type.hasPrefix("text/javascript")
         response.headers.append(contentsOf: isPage ? Self.pageHeaders : Self.otherHeaders)
         if request.method == .head {
-            // The length the GET's body would have, and no body.
-            response.body = ResponseBody(contentLength: response.body.contentLength) { writer in try await writer.finish(nil) }
+            // The GET's headers, its length among them, and an empty body (not a closure), so that
+            // the answer leaves in one write like every other.
+            response = response.createHeadResponse()
         }
         return response
     }

@@ -74,9 +74,9 @@ public struct ServerDependencies: Sendable {
 /// The request context: the client's address and, once authenticated, its agency.
 public struct ServerContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The connection, whose peer's address is read only by the routes that need it.
-    private let channel: any Channel
-    public var remoteAddress: String { channel.remoteAddress?.ipAddress ?? "unknown" }
+    /// The peer's address as the request arrived, written out only by the routes that read it.
+    private let remote: SocketAddress?
+    public var remoteAddress: String { remote?.ipAddress ?? "unknown" }
     public var agency: Agency?
     /// The registry's change counter as read while authenticating this request, after it arrived;
     /// the status check reuses it rather than asking the registry a second time.
@@ -85,6 +85,6 @@ public struct ServerContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        channel = source.channel
+        remote = source.channel.remoteAddress
     }
 }
