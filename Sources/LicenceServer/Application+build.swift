@@ -39,7 +39,7 @@ func buildRouter(_ dependencies: ServerDependencies, trust: TrustSource, recorde
                  federation: Federation) -> Router<ServerContext> {
     let settings = dependencies.settings
     let router = Router(context: ServerContext.self)
-    router.add(middleware: RequestRecordMiddleware())
+    router.add(middleware: RequestTelemetryMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ProblemMiddleware(routes: RouteTable.api))
     router.add(middleware: AgencyAuthenticationMiddleware(agencies: agencies, registry: dependencies.registry))

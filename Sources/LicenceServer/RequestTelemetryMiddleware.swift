@@ -6,7 +6,7 @@ import Logging
 import Metrics
 import Synchronization
 
-/// Each request's record, from one reading of the clock at either end: a log line (method, path —
+/// Each request's telemetry, from one reading of the clock at either end: a log line (method, path —
 /// never the query string or body, which may carry tokens or holder codes — status and duration,
 /// with the request id in the logger's metadata), and Hummingbird's request metrics under their
 /// usual names: `hb.requests` and `http.server.request.duration` by route, method and status,
@@ -17,7 +17,7 @@ import Synchronization
 /// write. (Hummingbird's `MetricsMiddleware` wraps every body in a closure to time its sending, and
 /// an answer's head, body and end then go out as three writes, each a hop to the event loop and a
 /// system call.)
-struct RequestRecordMiddleware: RouterMiddleware {
+struct RequestTelemetryMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let metrics = RequestMetrics()
 
