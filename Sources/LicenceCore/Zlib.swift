@@ -1,4 +1,5 @@
 import CZlib
+import Synchronization
 
 /// The zlib (RFC 1950) step of the token: compression, and decompression that stops at a fixed
 /// output size so a small hostile input cannot expand without bound.
@@ -19,27 +20,61 @@ public enum Zlib {
         }
     }
 
+    /// Deflates `input` whole. A token is a few hundred bytes, for which setting up a stream (a
+    /// quarter of a megabyte of tables, allocated and cleared) costs more than compressing; so
+    /// streams at the default level are kept and reset, which gives the same bytes as a new one.
     public static func compress(_ input: [UInt8], level: Int32 = 9) -> [UInt8] {
-        var stream = z_stream()
-        guard elicence_deflateInit(&stream, level) == Z_OK else {
-            preconditionFailure("deflateInit failed: out of memory")
-        }
-        defer { deflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))))
+        let stream = level == 9 ? (idleStreams.withLock { $0.popLast() } ?? newStream(level: level)) : newStream(level: level)
+        defer { release(stream, level: level) }
+        guard deflateReset(stream.pointer) == Z_OK else { preconditionFailure("deflateReset of a stream set up by deflateInit failed") }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(stream.pointer, uLong(input.count))))
         var input = input
         let produced = input.withUnsafeMutableBufferPointer { inBuffer in
             output.withUnsafeMutableBufferPointer { outBuffer in
-                stream.next_in = inBuffer.baseAddress
-                stream.avail_in = uInt(inBuffer.count)
-                stream.next_out = outBuffer.baseAddress
-                stream.avail_out = uInt(outBuffer.count)
-                let status = deflate(&stream, Z_FINISH)
+                stream.pointer.pointee.next_in = inBuffer.baseAddress
+                stream.pointer.pointee.avail_in = uInt(inBuffer.count)
+                stream.pointer.pointee.next_out = outBuffer.baseAddress
+                stream.pointer.pointee.avail_out = uInt(outBuffer.count)
+                let status = deflate(stream.pointer, Z_FINISH)
                 precondition(status == Z_STREAM_END, "deflate into a deflateBound buffer must finish")
-                return outBuffer.count - Int(stream.avail_out)
+                return outBuffer.count - Int(stream.pointer.pointee.avail_out)
             }
         }
+        // The stream keeps no pointer into this call's buffers past it.
+        stream.pointer.pointee.next_in = nil
+        stream.pointer.pointee.next_out = nil
         output.removeSubrange(produced...)
         return output
+    }
+
+    /// A deflate stream at a fixed address (zlib's state points back at it), used by one call at a time.
+    private struct Stream: @unchecked Sendable {
+        let pointer: UnsafeMutablePointer<z_stream>
+    }
+
+    /// Streams kept between calls: enough for every core to compress at once, 256 KiB each.
+    private static let maxIdleStreams = 16
+    private static let idleStreams = Mutex<[Stream]>([])
+
+    private static func release(_ stream: Stream, level: Int32) {
+        let kept = level == 9 && idleStreams.withLock { streams in
+            guard streams.count < maxIdleStreams else { return false }
+            streams.append(stream)
+            return true
+        }
+        guard !kept else { return }
+        deflateEnd(stream.pointer)
+        stream.pointer.deinitialize(count: 1)
+        stream.pointer.deallocate()
+    }
+
+    private static func newStream(level: Int32) -> Stream {
+        let pointer = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        pointer.initialize(to: z_stream())
+        guard elicence_deflateInit(pointer, level) == Z_OK else {
+            preconditionFailure("deflateInit failed: out of memory")
+        }
+        return Stream(pointer: pointer)
     }
 
     /// Inflates `input`, failing once the output would exceed `limit` bytes.

@@ -14,6 +14,28 @@ struct LicenceRead: Encodable {
     var sharing: LicenceType.Sharing
     var detailsShared: Bool
     var licence: LicenceJSON?
+
+    /// The members, keys sorted, as `JSONEncoder` would write them (without its cost, on the path
+    /// of every registry read).
+    func write(to writer: inout JSONWriter) {
+        writer.key("detailsShared"); writer.bool(detailsShared)
+        writer.key("id"); writer.string(id)
+        if let licence {
+            writer.key("licence")
+            writer.objectValue { licence.write(to: &$0) }
+        }
+        writer.key("sharing"); writer.string(sharing.rawValue)
+        writer.key("status"); writer.string(status.rawValue)
+        writer.key("type"); writer.string(type)
+        writer.key("typeName"); writer.string(typeName)
+        writer.key("valid"); writer.bool(valid)
+    }
+
+    var json: [UInt8] {
+        var writer = JSONWriter(capacity: 2048)
+        writer.objectValue { write(to: &$0) }
+        return writer.bytes
+    }
 }
 
 struct HolderLookupAnswer: Encodable {
@@ -24,6 +46,18 @@ struct HolderLookupAnswer: Encodable {
     var withheld: Int
     /// More licences exist than one answer lists.
     var truncated: Bool
+
+    var json: [UInt8] {
+        var writer = JSONWriter(capacity: 256 + licences.count * 2048)
+        writer.objectValue { w in
+            w.key("holderCode"); w.string(holderCode)
+            w.key("licences")
+            w.arrayValue { a in for read in licences { a.objectValue { read.write(to: &$0) } } }
+            w.key("truncated"); w.bool(truncated)
+            w.key("withheld"); w.int(Int64(withheld))
+        }
+        return writer.bytes
+    }
 }
 
 struct UsageAnswer: Encodable {
@@ -74,7 +108,7 @@ struct RegistryController: Sendable {
         let read = try await viewer(agency, now: now).view(stored)
         recorder.record(UsageRecord(agency: agency.code, licence: id.description, action: .read, cause: request.useCause,
                                     outcome: read.detailsShared ? "details" : "status_only", at: now))
-        return try JSONBody.response(read)
+        return JSONBody.response(bytes: read.json)
     }
 
     func holder(_ request: Request, context: ServerContext) async throws -> Response {
@@ -99,8 +133,8 @@ struct RegistryController: Sendable {
                                        outcome: reads.isEmpty ? "none_found" : "none_shared", at: now))
         }
         recorder.record(records)
-        return try JSONBody.response(HolderLookupAnswer(holderCode: code.value, licences: shared, withheld: reads.count - shared.count,
-                                                        truncated: found.count > Self.maxHolderLicences))
+        return JSONBody.response(bytes: HolderLookupAnswer(holderCode: code.value, licences: shared, withheld: reads.count - shared.count,
+                                                           truncated: found.count > Self.maxHolderLicences).json)
     }
 
     func usage(_ request: Request, context: ServerContext) async throws -> Response {

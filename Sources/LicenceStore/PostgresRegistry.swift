@@ -209,7 +209,7 @@ public final class PostgresRegistry: Registry, IssuanceStore {
             issuer: Issuer(code: issuerCode, name: issuerName),
             validFrom: try CalendarDate(parsing: validFrom),
             validUntil: try validUntil.map { text throws in try CalendarDate(parsing: text) },
-            relatedMatter: relatedMatter, fields: try JSONText.decode([String: String].self, fields))
+            relatedMatter: relatedMatter, fields: try JSONText.fields(fields))
         return StoredLicence(id: try LicenceIdentifier(parsing: id), licence: licence, status: LicenceStatus(rawValue: status) ?? .valid,
                              issuedAt: issuedAt, signedBytes: Array(signed.readableBytesView), kid: kid, statusList: statusList,
                              statusIndex: statusIndex, supersededBy: supersededBy)

@@ -196,7 +196,7 @@ public final class SQLiteRegistry: Registry, IssuanceStore {
             issuer: Issuer(code: row["issuer_code"], name: row["issuer_name"]),
             validFrom: try CalendarDate(parsing: row["valid_from"]),
             validUntil: try validUntil.map { text throws in try CalendarDate(parsing: text) },
-            relatedMatter: row["related_matter"], fields: try JSONText.decode([String: String].self, row["fields"]))
+            relatedMatter: row["related_matter"], fields: try JSONText.fields(row["fields"]))
         return StoredLicence(id: id, licence: licence, status: LicenceStatus(rawValue: row["status"]) ?? .valid,
                              issuedAt: row["issued_at"], signedBytes: [UInt8](row["signed"] as Data), kid: row["kid"],
                              statusList: row["status_list"], statusIndex: row["status_index"], supersededBy: row["superseded_by"])

@@ -193,6 +193,24 @@ struct ZlibTests {
         #expect(try Zlib.decompress(compressed, limit: 65_536) == text)
     }
 
+    /// Streams are kept and reset between calls: whatever a stream compressed before, and however
+    /// many calls run at once, the same input gives the same bytes.
+    @Test func aKeptStreamWritesWhatANewOneWrites() async throws {
+        let token = Array(String(repeating: "营业执照 91350100MA2Y01111F ", count: 12).utf8)
+        let first = Zlib.compress(token)
+        _ = Zlib.compress((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) })
+        #expect(Zlib.compress(token) == first)
+        let results = await withTaskGroup(of: [UInt8].self) { group in
+            for index in 0..<32 {
+                group.addTask { Zlib.compress(index % 2 == 0 ? token : Array(repeating: UInt8(index), count: 5_000 * index)) }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.filter { $0 == first }.count == 16)
+        #expect(Zlib.compress(token, level: 1) != first)
+        #expect(try Zlib.decompress(Zlib.compress(token, level: 1), limit: 4096) == token)
+    }
+
     @Test func decompressionIsBounded() {
         let bomb = Zlib.compress([UInt8](repeating: 0, count: 10_000_000))
         #expect(bomb.count < 20_000)

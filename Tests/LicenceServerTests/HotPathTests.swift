@@ -41,6 +41,31 @@ struct JSONWriterTests {
         #expect(written?["validUntil"] is NSNull)
     }
 
+    /// Registry reads are written without Foundation's encoder, byte for byte what it writes.
+    @Test func registryReadsAreWhatTheEncoderWrites() throws {
+        let claims = try LicenceToken.decode(try fixtureToken()).claims
+        var licence = LicenceJSON(claims: claims)
+        licence.fields = ["引号\"和\\反斜杠": "换行\n制表\t", "a": "b/c"]
+        licence.token = "EL1:ABC/DEF"
+        licence.status = .suspended
+        licence.supersededBy = "1.2.156.3005.2.x"
+        let shared = LicenceRead(id: licence.id, type: licence.type, typeName: licence.typeName, status: .suspended, valid: false,
+                                 sharing: .conditional, detailsShared: true, licence: licence)
+        var statusOnly = shared
+        statusOnly.licence = nil
+        statusOnly.detailsShared = false
+        statusOnly.sharing = .none
+        statusOnly.status = .valid
+        statusOnly.valid = true
+        for read in [shared, statusOnly] {
+            #expect(read.json == (try JSONBody.encoded(read)))
+        }
+        for answer in [HolderLookupAnswer(holderCode: "91350100MA2Y01111F", licences: [shared, statusOnly], withheld: 3, truncated: true),
+                       HolderLookupAnswer(holderCode: "91350100MA2Y01111F", licences: [], withheld: 0, truncated: false)] {
+            #expect(answer.json == (try JSONBody.encoded(answer)))
+        }
+    }
+
     func fixtureToken() throws -> String {
         let key = FakeSigner()
         let licence = try LicenceDocument(type: "11100000000013338W011", typeName: "营业执照", number: "1",

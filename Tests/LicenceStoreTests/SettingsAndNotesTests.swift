@@ -133,3 +133,31 @@ struct TimestampJSONTests {
         #expect(try JSONDecoder().decode(UsageRecord.self, from: Data(old.utf8)).at == 1_780_000_000)
     }
 }
+
+/// A licence's extension fields are read without Foundation when they are plain, and read alike.
+struct FieldsColumnTests {
+    @Test(arguments: [
+        "{}", " { } ", #"{"注册资本":"1万元人民币","法定代表人":"张三"}"#, "{\n \"a\" : \"b/c\" ,\t\"\" : \"\" }",
+        JSONText.object(["经营范围": "软件开发；信息技术咨询服务", "z": "末", "A": "1"]),
+    ])
+    func plainObjectsAreReadDirectly(_ text: String) throws {
+        let direct = try #require(JSONText.plainObject(text))
+        #expect(direct == (try JSONDecoder().decode([String: String].self, from: Data(text.utf8))))
+        #expect(try JSONText.fields(text) == direct)
+    }
+
+    @Test(arguments: [
+        #"{"a":"引号\"在内"}"#, #"{"a":"\u0041"}"#, #"{"a":"b","a":"c"}"#, #"{"a":1}"#, #"{"a":"b",}"#, #"{"a":"b"} x"#, #"{"a":"b""#,
+        "[]", "", "{\"a\":\"tab\there\"}",
+    ])
+    func anythingElseGoesToFoundation(_ text: String) {
+        #expect(JSONText.plainObject(text) == nil)
+        let foundation = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+        #expect((try? JSONText.fields(text)) == foundation)
+    }
+
+    @Test func whatTheWriterWritesComesBack() throws {
+        let fields = ["引号\"和\\反斜杠": "换行\n", "a": "b"]
+        #expect(try JSONText.fields(JSONText.object(fields)) == fields)
+    }
+}
