@@ -22,7 +22,7 @@ public enum Zlib {
 
     /// Deflates `input` whole. A token is a few hundred bytes, for which setting up a stream (a
     /// quarter of a megabyte of tables, allocated and cleared) costs more than compressing; so
-    /// streams at the default level are kept and reset, which gives the same bytes as a new one.
+    /// streams at level 9 (the default here) are kept and reset, which gives the same bytes as a new one.
     public static func compress(_ input: [UInt8], level: Int32 = 9) -> [UInt8] {
         let stream = level == 9 ? (idleStreams.withLock { $0.popLast() } ?? newStream(level: level)) : newStream(level: level)
         defer { release(stream, level: level) }

@@ -41,14 +41,34 @@ struct JSONWriterTests {
         #expect(written?["validUntil"] is NSNull)
     }
 
-    /// Registry reads are written without Foundation's encoder, byte for byte what it writes.
-    @Test func registryReadsAreWhatTheEncoderWrites() throws {
+    /// Registry reads are written without Foundation's encoder, byte for byte what it writes,
+    /// whichever members a licence has and whatever its texts hold.
+    @Test(arguments: 0..<4)
+    func registryReadsAreWhatTheEncoderWrites(_ variant: Int) throws {
         let claims = try LicenceToken.decode(try fixtureToken()).claims
         var licence = LicenceJSON(claims: claims)
-        licence.fields = ["引号\"和\\反斜杠": "换行\n制表\t", "a": "b/c"]
-        licence.token = "EL1:ABC/DEF"
-        licence.status = .suspended
-        licence.supersededBy = "1.2.156.3005.2.x"
+        switch variant {
+        case 0:
+            licence.fields = ["引号\"和\\反斜杠": "换行\n制表\t退格\u{8}换页\u{c}回车\r", "a": "b/c", "A": "\u{1}\u{1f}\u{7f}", "B": ""]
+            licence.token = "EL1:ABC/DEF"
+            licence.status = .suspended
+            licence.supersededBy = "1.2.156.3005.2.x"
+            licence.relatedMatter = "变更登记"
+        case 1:
+            licence.fields = [:]
+            licence.validUntil = "2046-01-14"
+            licence.holder = .init()
+            licence.issuer = .init(code: "11350000003591037R")
+            licence.statusList = nil
+        case 2:
+            licence.validUntil = nil
+            licence.holder = .init(name: "某公司")
+            licence.issuer = .init(name: "福州市市场监督管理局")
+            licence.status = .revoked
+        default:
+            licence.version = 3
+            licence.fields = ["经营范围": "软件开发；信息技术咨询服务", "注册资本": "1万元"]
+        }
         let shared = LicenceRead(id: licence.id, type: licence.type, typeName: licence.typeName, status: .suspended, valid: false,
                                  sharing: .conditional, detailsShared: true, licence: licence)
         var statusOnly = shared

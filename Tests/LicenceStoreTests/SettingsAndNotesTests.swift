@@ -146,14 +146,21 @@ struct FieldsColumnTests {
         #expect(try JSONText.fields(text) == direct)
     }
 
-    @Test(arguments: [
-        #"{"a":"引号\"在内"}"#, #"{"a":"\u0041"}"#, #"{"a":"b","a":"c"}"#, #"{"a":1}"#, #"{"a":"b",}"#, #"{"a":"b"} x"#, #"{"a":"b""#,
-        "[]", "", "{\"a\":\"tab\there\"}",
-    ])
-    func anythingElseGoesToFoundation(_ text: String) {
+    /// Escapes, repeated names and a trailing comma are left to Foundation, which reads them.
+    @Test(arguments: [#"{"a":"引号\"在内"}"#, #"{"a":"\u0041"}"#, #"{"a":"b","a":"c"}"#, #"{"a":"b",}"#])
+    func escapesGoToFoundation(_ text: String) throws {
         #expect(JSONText.plainObject(text) == nil)
-        let foundation = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))
-        #expect((try? JSONText.fields(text)) == foundation)
+        #expect(try JSONText.fields(text) == (try JSONDecoder().decode([String: String].self, from: Data(text.utf8))))
+    }
+
+    /// What is not JSON, or not an object of strings, is refused by both readers.
+    @Test(arguments: [
+        #"{"a":1}"#, #"{"a":"b"} x"#, #"{"a":"b""#, #"{"a":"b" "c":"d"}"#, #"{"a" "b"}"#, "[]", "",
+        "{\"a\":\"tab\there\"}", "{\"a\":\"bell\u{7}\"}", "{\u{b}\"a\":\"b\"}", "{\u{c}\"a\":\"b\"}", "{\u{a0}\"a\":\"b\"}",
+    ])
+    func malformedObjectsAreRefused(_ text: String) {
+        #expect(JSONText.plainObject(text) == nil)
+        #expect(throws: (any Error).self) { try JSONText.fields(text) }
     }
 
     @Test func whatTheWriterWritesComesBack() throws {
