@@ -26,56 +26,22 @@ enum JSONText {
         try JSONDecoder().decode(type, from: Data(text.utf8))
     }
 
-    /// A licence's extension fields, read on every registry read: an object of strings without
-    /// escapes (as `object` writes them, unless a value has a quote, a backslash or a control
-    /// character) is read directly; anything else goes to Foundation's decoder.
+    /// A licence's extension fields, read on every registry read: an object of strings is read by
+    /// the scanner; anything it does not take (a `\u` escape, a repeated name, whatever is
+    /// malformed) goes to Foundation's decoder, which reads it or names the problem.
     static func fields(_ text: String) throws -> [String: String] {
-        if let fields = plainObject(text) { return fields }
+        if let fields = stringObject(text) { return fields }
         return try decode([String: String].self, text)
     }
 
-    /// `{"name":"value",...}` with blanks between tokens and no backslash anywhere, or nil.
-    static func plainObject(_ text: String) -> [String: String]? {
-        var text = text
-        return text.withUTF8 { utf8 -> [String: String]? in
-            var index = 0
-            func skipBlanks() {
-                while index < utf8.count, [0x20, 0x09, 0x0a, 0x0d].contains(utf8[index]) { index += 1 }
-            }
-            func expect(_ byte: UInt8) -> Bool {
-                skipBlanks()
-                guard index < utf8.count, utf8[index] == byte else { return false }
-                index += 1
-                return true
-            }
-            func string() -> String? {
-                guard expect(UInt8(ascii: "\"")) else { return nil }
-                let start = index
-                while index < utf8.count {
-                    let byte = utf8[index]
-                    if byte == UInt8(ascii: "\"") {
-                        index += 1
-                        return String(decoding: UnsafeBufferPointer(rebasing: utf8[start..<index - 1]), as: UTF8.self)
-                    }
-                    guard byte >= 0x20, byte != UInt8(ascii: "\\") else { return nil }
-                    index += 1
-                }
-                return nil
-            }
-            guard expect(UInt8(ascii: "{")) else { return nil }
-            var fields: [String: String] = [:]
-            if expect(UInt8(ascii: "}")) {
-                skipBlanks()
-                return index == utf8.count ? fields : nil
-            }
-            while true {
-                guard let name = string(), expect(UInt8(ascii: ":")), let value = string(),
-                      fields.updateValue(value, forKey: name) == nil else { return nil }
-                if expect(UInt8(ascii: ",")) { continue }
-                guard expect(UInt8(ascii: "}")) else { return nil }
-                skipBlanks()
-                return index == utf8.count ? fields : nil
-            }
-        }
+    /// `{"name": "value", ...}` as `JSONScanner` reads it, or nil.
+    static func stringObject(_ text: String) -> [String: String]? {
+        var scanner = JSONScanner(bytes: Array(text.utf8))
+        var fields: [String: String] = [:]
+        guard scanner.object({ name, scanner in
+            guard let value = scanner.string() else { return false }
+            return fields.updateValue(value, forKey: name) == nil
+        }), scanner.atEnd else { return nil }
+        return fields
     }
 }

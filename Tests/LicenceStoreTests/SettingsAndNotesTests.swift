@@ -134,22 +134,23 @@ struct TimestampJSONTests {
     }
 }
 
-/// A licence's extension fields are read without Foundation when they are plain, and read alike.
+/// A licence's extension fields are read without Foundation when the scanner can, and read alike.
 struct FieldsColumnTests {
     @Test(arguments: [
         "{}", " { } ", #"{"注册资本":"1万元人民币","法定代表人":"张三"}"#, "{\n \"a\" : \"b/c\" ,\t\"\" : \"\" }",
+        #"{"a":"引号\"在内","b":"斜杠\/与\\反斜杠\n"}"#,
         JSONText.object(["经营范围": "软件开发；信息技术咨询服务", "z": "末", "A": "1"]),
     ])
-    func plainObjectsAreReadDirectly(_ text: String) throws {
-        let direct = try #require(JSONText.plainObject(text))
+    func objectsOfStringsAreReadDirectly(_ text: String) throws {
+        let direct = try #require(JSONText.stringObject(text))
         #expect(direct == (try JSONDecoder().decode([String: String].self, from: Data(text.utf8))))
         #expect(try JSONText.fields(text) == direct)
     }
 
-    /// Escapes, repeated names and a trailing comma are left to Foundation, which reads them.
-    @Test(arguments: [#"{"a":"引号\"在内"}"#, #"{"a":"\u0041"}"#, #"{"a":"b","a":"c"}"#, #"{"a":"b",}"#])
+    /// `\u` escapes, repeated names and a trailing comma are left to Foundation, which reads them.
+    @Test(arguments: [#"{"a":"\u0041"}"#, #"{"a":"b","a":"c"}"#, #"{"a":"b",}"#])
     func escapesGoToFoundation(_ text: String) throws {
-        #expect(JSONText.plainObject(text) == nil)
+        #expect(JSONText.stringObject(text) == nil)
         #expect(try JSONText.fields(text) == (try JSONDecoder().decode([String: String].self, from: Data(text.utf8))))
     }
 
@@ -159,7 +160,7 @@ struct FieldsColumnTests {
         "{\"a\":\"tab\there\"}", "{\"a\":\"bell\u{7}\"}", "{\u{b}\"a\":\"b\"}", "{\u{c}\"a\":\"b\"}", "{\u{a0}\"a\":\"b\"}",
     ])
     func malformedObjectsAreRefused(_ text: String) {
-        #expect(JSONText.plainObject(text) == nil)
+        #expect(JSONText.stringObject(text) == nil)
         #expect(throws: (any Error).self) { try JSONText.fields(text) }
     }
 
